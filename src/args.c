@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+#include "args.h"
+
+#include <ctype.h>
+#include <math.h>
+
+#include "util.h"
+
+enum switch_id {
+        SW_VERBOSE,
+        SW_HELP,
+        SW_VERSION,
+        SW_SERVER,
+        SW_LIST,
+        SW_JSON,
+        SW_TIMEOUT,
+        SW_DRY_RUN,
+};
+
+struct switch_def {
+        const char *name;
+        enum switch_id id;
+        bool takes_value;
+};
+
+/* Names are matched case-insensitively after the '/', '-' or '--' prefix, so
+ * "/V", "-v", "--verbose" and "/VERBOSE" are one switch, as in the reference. */
+static const struct switch_def switches[] = {
+        { "v",       SW_VERBOSE, false },
+        { "verbose", SW_VERBOSE, false },
+        { "?",       SW_HELP,    false },
+        { "h",       SW_HELP,    false },
+        { "help",    SW_HELP,    false },
+        { "version", SW_VERSION, false },
+        { "server",  SW_SERVER,  true  },
+        { "l",       SW_LIST,    false },
+        { "list",    SW_LIST,    false },
+        { "json",    SW_JSON,    false },
+        { "t",       SW_TIMEOUT, true  },
+        { "timeout", SW_TIMEOUT, true  },
+        { "n",       SW_DRY_RUN, false },
+        { "dry-run", SW_DRY_RUN, false },
+};
+
+static const struct switch_def *find_switch(const char *name, size_t len) {
+        for (size_t i = 0; i < ARRAY_SIZE(switches); i++)
+                if (strlen(switches[i].name) == len && strncasecmp(switches[i].name, name, len) == 0)
+                        return &switches[i];
+        return NULL;
+}
+
+bool server_name_is_valid(const char *s) {
+        if (!s || !*s || *s == '-' || strlen(s) > 1024)
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (!isalnum(*p) && !strchr(".-_:[]@%", *p))
+                        return false;
+        return true;
+}
+
+/* Seconds, possibly fractional ("2.5"), as the grace period. */
+static int parse_timeout(const char *s, uint64_t *ret) {
+        if (!s || !*s || !(isdigit((unsigned char) *s) || *s == '.'))
+                return -EINVAL;
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || !end || *end != '\0' || !isfinite(v) || v < 0)
+                return -EINVAL;
+        if (v * 1e6 > (double) MAX_TIMEOUT_USEC)
+                return -ERANGE;
+        *ret = (uint64_t) (v * 1e6 + 0.5);
+        return 0;
+}
+
+static bool looks_like_switch(const char *a) {
+        if (a[0] == '-')
+                return true;
+        /* "/dev/pts/3" names a session; "/v" and "/server:x" are switches. */
+        return a[0] == '/' && strncmp(a, "/dev/", 5) != 0;
+}
+
+static int set_target(struct options *o, const char *arg, enum parse_error *err) {
+        if (o->target) {
+                o->bad_arg = arg;
+                o->conflict_arg = o->target;
+                *err = PARSE_EXTRA_ARGUMENT;
+                return -EINVAL;
+        }
+        if (!*arg || has_control_chars(arg) || strlen(arg) > 4096) {
+                o->bad_arg = arg;
+                *err = PARSE_BAD_NAME;
+                return -EINVAL;
+        }
+        uint32_t id;
+        int r = parse_u32(arg, &id);
+        if (r == -ERANGE || (r == 0 && id == UINT32_MAX)) {
+                /* UINT32_MAX is the kernel's "no audit session". */
+                o->bad_arg = arg;
+                *err = PARSE_ID_RANGE;
+                return -EINVAL;
+        }
+        o->target = arg;
+        o->target_is_id = r == 0;
+        o->target_id = r == 0 ? id : 0;
+        return 0;
+}
+
+int parse_args(int argc, char *const *argv, struct options *o, enum parse_error *err) {
+        *o = (struct options) { .action = ACTION_LOGOFF, .timeout_usec = DEFAULT_TIMEOUT_USEC };
+        *err = PARSE_OK;
+        bool list = false, help = false, version = false, only_positionals = false;
+
+        for (int i = 1; i < argc; i++) {
+                const char *arg = argv[i];
+                int r;
+
+                if (only_positionals || !looks_like_switch(arg)) {
+                        r = set_target(o, arg, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (streq(arg, "--")) {
+                        only_positionals = true;
+                        continue;
+                }
+
+                bool double_dash = strncmp(arg, "--", 2) == 0;
+                const char *name = arg + (double_dash ? 2 : 1);
+                size_t name_len = strcspn(name, double_dash ? "=" : ":=");
+                const char *value = name[name_len] ? name + name_len + 1 : NULL;
+                const struct switch_def *sw = find_switch(name, name_len);
+                if (!sw || name_len == 0) {
+                        o->bad_arg = arg;
+                        *err = PARSE_UNKNOWN_SWITCH;
+                        return -EINVAL;
+                }
+                if (!sw->takes_value && value) {
+                        o->bad_arg = arg;
+                        *err = PARSE_UNEXPECTED_VALUE;
+                        return -EINVAL;
+                }
+                /* GNU style "--server host" and "-t 5"; the reference's
+                 * "/server:host" always carries its value after the colon. */
+                if (sw->takes_value && !value && arg[0] == '-' && i + 1 < argc)
+                        value = argv[++i];
+                if (sw->takes_value && !value) {
+                        o->bad_arg = arg;
+                        *err = PARSE_MISSING_VALUE;
+                        return -EINVAL;
+                }
+
+                switch (sw->id) {
+                case SW_VERBOSE:
+                        o->verbose = true;
+                        break;
+                case SW_HELP:
+                        help = true;
+                        break;
+                case SW_VERSION:
+                        version = true;
+                        break;
+                case SW_LIST:
+                        list = true;
+                        break;
+                case SW_JSON:
+                        o->json = true;
+                        break;
+                case SW_DRY_RUN:
+                        o->dry_run = true;
+                        break;
+                case SW_SERVER:
+                        if (o->server) {
+                                o->bad_arg = arg;
+                                *err = PARSE_REPEATED_SERVER;
+                                return -EINVAL;
+                        }
+                        if (!*value) {
+                                o->bad_arg = arg;
+                                *err = PARSE_EMPTY_SERVER;
+                                return -EINVAL;
+                        }
+                        if (!server_name_is_valid(value)) {
+                                o->bad_arg = value;
+                                *err = PARSE_BAD_SERVER;
+                                return -EINVAL;
+                        }
+                        o->server = value;
+                        break;
+                case SW_TIMEOUT:
+                        if (parse_timeout(value, &o->timeout_usec) < 0) {
+                                o->bad_arg = value;
+                                *err = PARSE_BAD_TIMEOUT;
+                                return -EINVAL;
+                        }
+                        break;
+                }
+        }
+
+        if (help)
+                o->action = ACTION_HELP;
+        else if (version)
+                o->action = ACTION_VERSION;
+        else if (list)
+                o->action = ACTION_LIST;
+
+        if (o->json && o->action == ACTION_LOGOFF) {
+                o->bad_arg = "--json";
+                *err = PARSE_JSON_WITHOUT_LIST;
+                return -EINVAL;
+        }
+        return 0;
+}

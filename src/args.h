@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum action {
+        ACTION_LOGOFF,
+        ACTION_LIST,
+        ACTION_HELP,
+        ACTION_VERSION,
+};
+
+/* What was wrong with the command line, so main() can say it precisely. */
+enum parse_error {
+        PARSE_OK,
+        PARSE_UNKNOWN_SWITCH,   /* "Invalid parameter(s)" in the reference */
+        PARSE_EXTRA_ARGUMENT,   /* a second session name or ID */
+        PARSE_MISSING_VALUE,    /* /server or --timeout without a value */
+        PARSE_UNEXPECTED_VALUE, /* /v:x */
+        PARSE_EMPTY_SERVER,
+        PARSE_BAD_SERVER,
+        PARSE_ID_RANGE,
+        PARSE_BAD_NAME,
+        PARSE_BAD_TIMEOUT,
+        PARSE_JSON_WITHOUT_LIST,
+        PARSE_REPEATED_SERVER,
+};
+
+struct options {
+        enum action action;
+        const char *target;      /* session name or ID as typed; NULL: current session */
+        bool target_is_id;
+        uint32_t target_id;
+        const char *server;      /* NULL: this host */
+        bool verbose;
+        bool json;
+        bool dry_run;
+        uint64_t timeout_usec;   /* grace period between SIGTERM and SIGKILL */
+        /* Set on error: the argument at fault (and, for a second positional,
+         * the first one in conflict_arg). */
+        const char *bad_arg;
+        const char *conflict_arg;
+};
+
+#define DEFAULT_TIMEOUT_USEC (5u * 1000000u)
+#define MAX_TIMEOUT_USEC (3600ull * 1000000u)
+
+/* Fills *o from argv.  Returns 0 or -EINVAL; on -EINVAL *err says why and
+ * o->bad_arg points at the argument at fault. */
+int parse_args(int argc, char *const *argv, struct options *o, enum parse_error *err);
+
+/* Accepts what ssh(1) accepts as a destination host, and nothing that could
+ * be read as an option or split by a shell. */
+bool server_name_is_valid(const char *s);

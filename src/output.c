@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+#include "output.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+#include "util.h"
+
+const char *printable_or_dash(const char *s, char **buf) {
+        *buf = NULL;
+        if (!s || !*s)
+                return "-";
+        if (!has_control_chars(s))
+                return s;
+        char *c = strdup(s);
+        if (!c)
+                return "?";
+        for (unsigned char *p = (unsigned char *) c; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        *buf = c;
+        return c;
+}
+
+void format_duration(char *buf, size_t size, uint64_t usec) {
+        uint64_t s = usec / 1000000u;
+        if (s >= 86400)
+                snprintf(buf, size, "%" PRIu64 "days", s / 86400);
+        else if (s >= 3600)
+                snprintf(buf, size, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s / 60 % 60, s % 60);
+        else if (s >= 60)
+                snprintf(buf, size, "%" PRIu64 ":%02" PRIu64, s / 60, s % 60);
+        else
+                snprintf(buf, size, "%" PRIu64 "s", s);
+}
+
+static int width_of(const char *s) {
+        return (int) strlen(s);
+}
+
+int output_sessions_table(FILE *f, const struct session_list *l, const struct session *only) {
+        /* Windows pads to these widths; wider values widen the column. */
+        int w_name = 17, w_user = 20, w_id = 6;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct session *s = &l->sessions[i];
+                if (only && s != only)
+                        continue;
+                _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+                int wn = width_of(printable_or_dash(s->name, &b1));
+                int wu = width_of(printable_or_dash(s->user, &b2));
+                if (wn > w_name)
+                        w_name = wn;
+                if (wu > w_user)
+                        w_user = wu;
+        }
+
+        fprintf(f, " %-*s %-*s %*s  %-6s  %-11s %s\n", w_name, "SESSIONNAME", w_user, "USERNAME", w_id, "ID",
+                "STATE", "TYPE", "DEVICE");
+        for (size_t i = 0; i < l->n; i++) {
+                const struct session *s = &l->sessions[i];
+                if (only && s != only)
+                        continue;
+                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+                fprintf(f, "%c%-*s %-*s %*" PRIu32 "  %-6s  %-11s %s\n", s->current ? '>' : ' ', w_name,
+                        s->name ? printable_or_dash(s->name, &b1) : "", w_user, printable_or_dash(s->user, &b2),
+                        w_id, s->id, session_state_to_string(s->state), session_type_to_string(s->type),
+                        s->remote_host ? printable_or_dash(s->remote_host, &b3) : "");
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+static void json_string(FILE *f, const char *s) {
+        if (!s) {
+                fputs("null", f);
+                return;
+        }
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                switch (*p) {
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\u%04x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+}
+
+static void json_time(FILE *f, uint64_t usec) {
+        time_t t = (time_t) (usec / 1000000u);
+        struct tm tm;
+        char buf[64];
+        if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+                fputs("null", f);
+                return;
+        }
+        json_string(f, buf);
+}
+
+int output_sessions_json(FILE *f, const struct session_list *l, const struct session *only) {
+        bool first = true;
+        fputs("{\"sessions\":[", f);
+        for (size_t i = 0; i < l->n; i++) {
+                const struct session *s = &l->sessions[i];
+                if (only && s != only)
+                        continue;
+                if (!first)
+                        fputc(',', f);
+                first = false;
+                fprintf(f, "\n  {\"id\":%" PRIu32 ",\"name\":", s->id);
+                json_string(f, s->name);
+                fputs(",\"user\":", f);
+                json_string(f, s->user);
+                fprintf(f, ",\"uid\":%u,\"state\":", (unsigned) s->uid);
+                json_string(f, s->state == SESSION_ACTIVE ? "active" : "disconnected");
+                fputs(",\"type\":", f);
+                json_string(f, session_type_to_string(s->type));
+                fputs(",\"remote_host\":", f);
+                json_string(f, s->remote_host);
+                fprintf(f, ",\"leader\":%d,\"login_time\":", (int) s->leader);
+                json_time(f, s->login_usec);
+                fprintf(f, ",\"login_usec\":%" PRIu64 ",\"idle_seconds\":", s->login_usec);
+                if (s->idle_usec < 0)
+                        fputs("null", f);
+                else
+                        fprintf(f, "%" PRId64, s->idle_usec / 1000000);
+                fprintf(f, ",\"processes\":%u,\"current\":%s,\"console\":%s}", s->processes,
+                        s->current ? "true" : "false", s->console ? "true" : "false");
+        }
+        fputs(first ? "]}\n" : "\n]}\n", f);
+        return ferror(f) ? -EIO : 0;
+}

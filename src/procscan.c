@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+#include "procscan.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "util.h"
+
+static int read_u32_at(int dirfd, const char *path, uint32_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        int r = read_small_file_at(dirfd, path, &s, NULL);
+        if (r < 0)
+                return r;
+        s[strcspn(s, "\n")] = '\0';
+        return parse_u32(s, ret);
+}
+
+/* The comm field may hold spaces and parentheses: it ends at the last ')'. */
+static int parse_stat(const char *buf, struct proc_info *p) {
+        const char *open = strchr(buf, '(');
+        const char *close = strrchr(buf, ')');
+        if (!open || !close || close < open)
+                return -EINVAL;
+        size_t len = (size_t) (close - open - 1);
+        if (len >= sizeof(p->comm))
+                len = sizeof(p->comm) - 1;
+        memcpy(p->comm, open + 1, len);
+        p->comm[len] = '\0';
+
+        char state;
+        int ppid, tty_nr;
+        unsigned long long start;
+        /* Fields 3..22 of proc(5). */
+        if (sscanf(close + 1,
+                   " %c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                   &state, &ppid, &tty_nr, &start) != 4)
+                return -EINVAL;
+        p->state = state;
+        p->ppid = ppid;
+        /* tty_nr packs the device number the way new_encode_dev() does. */
+        unsigned int t = (unsigned int) tty_nr;
+        p->tty = t ? makedev((t >> 8) & 0xfff, (t & 0xff) | ((t >> 12) & 0xfff00)) : 0;
+        p->start_ticks = start;
+        return 0;
+}
+
+static int parse_status_uids(const char *buf, struct proc_info *p) {
+        const char *l = strstr(buf, "\nUid:");
+        if (!l)
+                return -EINVAL;
+        unsigned r, e, s;
+        if (sscanf(l + 5, "%u %u %u", &r, &e, &s) != 3)
+                return -EINVAL;
+        p->ruid = r;
+        p->euid = e;
+        p->suid = s;
+        return 0;
+}
+
+int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret) {
+        struct proc_info p = { .pid = pid, .loginuid = LOGINUID_UNSET };
+        uint32_t v;
+        int r;
+
+        r = read_u32_at(procdir_fd, "sessionid", &p.session_id);
+        if (r < 0)
+                return r;
+        r = read_u32_at(procdir_fd, "loginuid", &v);
+        if (r < 0)
+                return r;
+        p.loginuid = (uid_t) v;
+
+        _cleanup_free_ char *stat = NULL;
+        r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
+        if (r < 0)
+                return r;
+        r = parse_stat(stat, &p);
+        if (r < 0)
+                return r;
+
+        if (flags & PROC_SCAN_UIDS) {
+                _cleanup_free_ char *status = NULL;
+                r = read_small_file_at(procdir_fd, "status", &status, NULL);
+                if (r < 0)
+                        return r;
+                r = parse_status_uids(status, &p);
+                if (r < 0)
+                        return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+static bool vanished(int r) { return r == -ENOENT || r == -ESRCH; }
+
+int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_t *ret_n) {
+        DIR *d = opendir("/proc");
+        if (!d)
+                return -errno;
+
+        struct proc_info *list = NULL;
+        size_t n = 0, alloc = 0;
+        int r = 0;
+
+        struct dirent *de;
+        errno = 0;
+        while ((de = readdir(d))) {
+                uint32_t pid;
+                if (de->d_name[0] < '1' || de->d_name[0] > '9' || parse_u32(de->d_name, &pid) < 0)
+                        continue;
+
+                _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+
+                /* Cheap filter first: most processes of a busy host are not
+                 * in the session we look for. */
+                uint32_t sid;
+                r = read_u32_at(fd, "sessionid", &sid);
+                if (vanished(r))
+                        continue;
+                if (r < 0)
+                        goto fail;
+                if (sid == AUDIT_SESSION_UNSET)
+                        continue;
+                if (session_id != AUDIT_SESSION_UNSET && sid != session_id)
+                        continue;
+
+                struct proc_info p;
+                r = proc_read_at(fd, (pid_t) pid, flags, &p);
+                if (vanished(r))
+                        continue;
+                if (r < 0)
+                        goto fail;
+                if (p.session_id != sid)
+                        continue; /* pid reused in between */
+
+                if (n == alloc) {
+                        size_t na = alloc ? alloc * 2 : 256;
+                        struct proc_info *nl = reallocarray(list, na, sizeof(*nl));
+                        if (!nl) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        list = nl;
+                        alloc = na;
+                }
+                list[n++] = p;
+                errno = 0;
+        }
+        if (errno != 0) {
+                r = -errno;
+                goto fail;
+        }
+        closedir(d);
+        *ret = list;
+        *ret_n = n;
+        return 0;
+
+fail:
+        closedir(d);
+        free(list);
+        return r;
+}
+
+int proc_session_id(pid_t pid, uint32_t *ret) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/sessionid", (int) pid);
+        int r = read_u32_at(AT_FDCWD, path, ret);
+        return r == -ENOENT ? -ESRCH : r;
+}
+
+int proc_getenv(pid_t pid, const char *name, char **ret) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
+        _cleanup_free_ char *env = NULL;
+        size_t len;
+        int r = read_small_file_at(AT_FDCWD, path, &env, &len);
+        if (r < 0)
+                return r;
+        size_t nlen = strlen(name);
+        for (size_t off = 0; off < len; off += strlen(env + off) + 1)
+                if (strncmp(env + off, name, nlen) == 0 && env[off + nlen] == '=') {
+                        char *v = strdup(env + off + nlen + 1);
+                        if (!v)
+                                return -ENOMEM;
+                        *ret = v;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
+        static long ticks;
+        if (ticks <= 0)
+                ticks = sysconf(_SC_CLK_TCK);
+        if (ticks <= 0)
+                ticks = 100;
+        struct timespec boot;
+        if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
+                return 0;
+        uint64_t since_boot = (uint64_t) boot.tv_sec * 1000000u + (uint64_t) boot.tv_nsec / 1000u;
+        uint64_t boot_realtime = now_realtime_usec() - since_boot;
+        return boot_realtime + start_ticks * 1000000u / (uint64_t) ticks;
+}

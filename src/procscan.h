@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The kernel's "no audit session" value of /proc/PID/sessionid. */
+#define AUDIT_SESSION_UNSET UINT32_MAX
+#define LOGINUID_UNSET ((uid_t) -1)
+
+struct proc_info {
+        pid_t pid;
+        pid_t ppid;
+        uint32_t session_id;  /* audit session ID */
+        uid_t loginuid;
+        uid_t ruid, euid, suid; /* only with PROC_SCAN_UIDS */
+        char state;           /* R S D Z T ... from /proc/PID/stat */
+        dev_t tty;            /* 0: none */
+        uint64_t start_ticks; /* clock ticks after boot */
+        char comm[32];
+};
+
+enum {
+        PROC_SCAN_UIDS = 1 << 0,
+};
+
+/* Every process (thread group) with an audit session, or only those of
+ * session_id unless it is AUDIT_SESSION_UNSET.  Processes that vanish during
+ * the scan are left out.  Returns 0 or a negative errno. */
+int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_t *ret_n);
+
+/* One process, read through a /proc/PID directory fd. */
+int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret);
+
+/* /proc/PID/sessionid of one process; -ESRCH if it is gone. */
+int proc_session_id(pid_t pid, uint32_t *ret);
+
+/* The value of NAME in /proc/PID/environ (needs ptrace access: usually root). */
+int proc_getenv(pid_t pid, const char *name, char **ret);
+
+/* Converts a process start time to CLOCK_REALTIME microseconds. */
+uint64_t proc_start_realtime_usec(uint64_t start_ticks);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#include "remote.h"
+
+#include <inttypes.h>
+#include <sys/wait.h>
+
+#include "util.h"
+
+/* ssh hands its arguments to the remote user's shell as one string: every
+ * word goes in single quotes, and a quote inside becomes '\''. */
+static int append_quoted(char **buf, size_t *len, const char *word) {
+        size_t need = 3;
+        for (const char *p = word; *p; p++)
+                need += *p == '\'' ? 4 : 1;
+        char *n = realloc(*buf, *len + need + 1);
+        if (!n)
+                return -ENOMEM;
+        *buf = n;
+        char *w = n + *len;
+        if (*len > 0)
+                *w++ = ' ';
+        *w++ = '\'';
+        for (const char *p = word; *p; p++) {
+                if (*p == '\'') {
+                        memcpy(w, "'\\''", 4);
+                        w += 4;
+                } else
+                        *w++ = *p;
+        }
+        *w++ = '\'';
+        *w = '\0';
+        *len = (size_t) (w - n);
+        return 0;
+}
+
+int remote_command_line(const struct options *o, char **ret) {
+        const char *program = getenv("LOGOFF_REMOTE_COMMAND");
+        if (!program || !*program)
+                program = "logoff";
+
+        char timeout[64];
+        snprintf(timeout, sizeof(timeout), "--timeout=%" PRIu64 ".%06" PRIu64, o->timeout_usec / 1000000u,
+                 o->timeout_usec % 1000000u);
+
+        const char *words[12];
+        size_t n = 0;
+        words[n++] = program;
+        if (o->action == ACTION_LIST)
+                words[n++] = "--list";
+        if (o->json)
+                words[n++] = "--json";
+        if (o->verbose)
+                words[n++] = "--verbose";
+        if (o->dry_run)
+                words[n++] = "--dry-run";
+        if (o->action == ACTION_LOGOFF)
+                words[n++] = timeout;
+        if (o->target) {
+                words[n++] = "--";
+                words[n++] = o->target;
+        }
+
+        _cleanup_free_ char *line = NULL;
+        size_t len = 0;
+        for (size_t i = 0; i < n; i++) {
+                int r = append_quoted(&line, &len, words[i]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(line);
+        return 0;
+}
+
+int remote_run(const struct options *o) {
+        _cleanup_free_ char *command = NULL;
+        int r = remote_command_line(o, &command);
+        if (r < 0)
+                return r;
+
+        const char *ssh = getenv("LOGOFF_SSH");
+        if (!ssh || !*ssh)
+                ssh = "ssh";
+
+        /* A close-on-exec pipe tells a failed exec of ssh apart from a
+         * remote exit status 127 (logoff not installed over there). */
+        int exec_pipe[2];
+        if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+                return -errno;
+
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(exec_pipe[0]);
+                close(exec_pipe[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(exec_pipe[0]);
+                /* "--" keeps the server name from ever being read as an
+                 * option, even though parsing already refused a leading '-'. */
+                execlp(ssh, ssh, "-q", "--", o->server, command, (char *) NULL);
+                int e = errno;
+                (void) !write(exec_pipe[1], &e, sizeof(e));
+                _exit(127);
+        }
+        close(exec_pipe[1]);
+
+        int exec_errno = 0;
+        ssize_t k;
+        while ((k = read(exec_pipe[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+                ;
+        close(exec_pipe[0]);
+
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (k == (ssize_t) sizeof(exec_errno))
+                return -exec_errno;
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        return 255;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#include "select.h"
+
+#include "procscan.h"
+#include "util.h"
+
+static bool name_matches(const struct session *s, const char *name) {
+        if (strncasecmp(name, "/dev/", 5) == 0)
+                name += 5;
+        if (s->name && strcaseeq(s->name, name))
+                return true;
+        return s->console && strcaseeq(name, "console");
+}
+
+size_t sessions_matching_name(const struct session_list *l, const char *name,
+                              const struct session **out, size_t max) {
+        size_t n = 0;
+        for (size_t i = 0; i < l->n; i++)
+                if (name_matches(&l->sessions[i], name)) {
+                        if (n < max)
+                                out[n] = &l->sessions[i];
+                        n++;
+                }
+        return n;
+}
+
+int select_session(const struct session_list *l, const struct options *o, const struct session **ret) {
+        if (!o->target) {
+                if (l->current_id == AUDIT_SESSION_UNSET)
+                        return -ESRCH;
+                for (size_t i = 0; i < l->n; i++)
+                        if (l->sessions[i].id == l->current_id) {
+                                *ret = &l->sessions[i];
+                                return 0;
+                        }
+                return -ESRCH;
+        }
+
+        if (o->target_is_id) {
+                for (size_t i = 0; i < l->n; i++)
+                        if (l->sessions[i].id == o->target_id) {
+                                *ret = &l->sessions[i];
+                                return 0;
+                        }
+                return -ENOENT;
+        }
+
+        const struct session *found[2];
+        size_t n = sessions_matching_name(l, o->target, found, ARRAY_SIZE(found));
+        if (n == 0)
+                return -ENOENT;
+        if (n > 1) {
+                /* A terminal line is reused once its login is over: a
+                 * disconnected remnant must not shadow the live login. */
+                const struct session *active = NULL;
+                size_t n_active = 0;
+                for (size_t i = 0; i < l->n; i++)
+                        if (name_matches(&l->sessions[i], o->target) &&
+                            l->sessions[i].state == SESSION_ACTIVE) {
+                                active = &l->sessions[i];
+                                n_active++;
+                        }
+                if (n_active != 1)
+                        return -ENOTUNIQ;
+                *ret = active;
+                return 0;
+        }
+        *ret = found[0];
+        return 0;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+#include "output.h"
+#include "procscan.h"
+#include "select.h"
+#include "session.h"
+#include "tap.h"
+#include "util.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+static struct session_list fake_list(void) {
+        static struct session s[4];
+        s[0] = (struct session) { .id = 3, .name = "pts/0", .user = "alice", .state = SESSION_ACTIVE,
+                                  .type = SESSION_TYPE_TTY, .remote_host = "10.0.0.9", .processes = 3 };
+        s[1] = (struct session) { .id = 7, .name = "tty1", .user = "root", .state = SESSION_ACTIVE,
+                                  .type = SESSION_TYPE_TTY, .console = true, .processes = 1, .current = true };
+        s[2] = (struct session) { .id = 9, .name = ":10", .user = "bob", .state = SESSION_ACTIVE,
+                                  .type = SESSION_TYPE_X11, .idle_usec = -1, .processes = 20 };
+        s[3] = (struct session) { .id = 12, .name = NULL, .user = "bob\"q", .state = SESSION_DISCONNECTED,
+                                  .type = SESSION_TYPE_UNSPECIFIED, .processes = 1 };
+        return (struct session_list) { .sessions = s, .n = 4, .current_id = 7 };
+}
+
+static const struct session *pick(const struct session_list *l, const char *target, int *r) {
+        struct options o = { .target = target };
+        if (target && parse_u32(target, &o.target_id) == 0)
+                o.target_is_id = true;
+        const struct session *s = NULL;
+        *r = select_session(l, &o, &s);
+        return *r == 0 ? s : NULL;
+}
+
+static void test_select(void) {
+        struct session_list l = fake_list();
+        int r;
+        const struct session *s;
+
+        s = pick(&l, NULL, &r);
+        CHECK(s && s->id == 7, "no target: the current session");
+        s = pick(&l, "9", &r);
+        CHECK(s && s->id == 9, "by ID");
+        s = pick(&l, "PTS/0", &r);
+        CHECK(s && s->id == 3, "by name, case-insensitive");
+        s = pick(&l, "/dev/pts/0", &r);
+        CHECK(s && s->id == 3, "by /dev/ path");
+        s = pick(&l, "/DEV/pts/0", &r);
+        CHECK(s && s->id == 3, "by /DEV/ path");
+        s = pick(&l, ":10", &r);
+        CHECK(s && s->id == 9, "by X display");
+        s = pick(&l, "console", &r);
+        CHECK(s && s->id == 7, "'console' names the console session");
+        s = pick(&l, "pts/9", &r);
+        CHECK(!s && r == -ENOENT, "unknown name");
+        s = pick(&l, "4", &r);
+        CHECK(!s && r == -ENOENT, "unknown ID");
+        s = pick(&l, "pts/", &r);
+        CHECK(!s && r == -ENOENT, "prefix of a name is not a match");
+
+        l.current_id = AUDIT_SESSION_UNSET;
+        s = pick(&l, NULL, &r);
+        CHECK(!s && r == -ESRCH, "no target and not in a session");
+
+        /* The same line twice: the active login wins over remnants, two
+         * active ones are ambiguous. */
+        struct session dup[3] = {
+                { .id = 20, .name = "pts/5", .state = SESSION_DISCONNECTED },
+                { .id = 21, .name = "pts/5", .state = SESSION_ACTIVE },
+                { .id = 22, .name = "pts/6", .state = SESSION_ACTIVE },
+        };
+        struct session_list d = { .sessions = dup, .n = 3, .current_id = AUDIT_SESSION_UNSET };
+        s = pick(&d, "pts/5", &r);
+        CHECK(s && s->id == 21, "active session preferred over a disconnected one of the same name");
+        dup[0].state = SESSION_ACTIVE;
+        s = pick(&d, "pts/5", &r);
+        CHECK(!s && r == -ENOTUNIQ, "two active sessions of one name are ambiguous");
+}
+
+static char *capture(int (*fn)(FILE *, const struct session_list *, const struct session *),
+                     const struct session_list *l, const struct session *only) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        fn(f, l, only);
+        fclose(f);
+        return buf;
+}
+
+static void test_output(void) {
+        struct session_list l = fake_list();
+        char *t = capture(output_sessions_table, &l, NULL);
+        CHECK(t && strncmp(t, " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n",
+                           strlen(" SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n")) == 0,
+              "table header in the query session layout");
+        CHECK(t && strstr(t, "\n pts/0             alice                     3  Active  tty         10.0.0.9\n"),
+              "a remote tty session row");
+        CHECK(t && strstr(t, "\n>tty1              root                      7  Active  tty         \n"),
+              "'>' marks the current session");
+        CHECK(t && strstr(t, "\n                   bob\"q                    12  Disc    unspecified \n"),
+              "a disconnected session without a name");
+        free(t);
+
+        t = capture(output_sessions_table, &l, &l.sessions[2]);
+        CHECK(t && strstr(t, ":10") && !strstr(t, "pts/0"), "table of one session");
+        free(t);
+
+        char *j = capture(output_sessions_json, &l, NULL);
+        CHECK(j && strncmp(j, "{\"sessions\":[\n  {\"id\":3,\"name\":\"pts/0\",\"user\":\"alice\"", 50) == 0,
+              "JSON starts with the first session");
+        CHECK(j && strstr(j, "\"user\":\"bob\\\"q\""), "JSON escapes quotes");
+        CHECK(j && strstr(j, "\"name\":null"), "JSON null for a missing name");
+        CHECK(j && strstr(j, "\"idle_seconds\":null"), "JSON null for an unknown idle time");
+        CHECK(j && strstr(j, "\"console\":true"), "JSON console flag");
+        free(j);
+
+        struct session_list empty = { .current_id = AUDIT_SESSION_UNSET };
+        j = capture(output_sessions_json, &empty, NULL);
+        CHECK_STREQ(j, "{\"sessions\":[]}\n", "JSON of no sessions");
+        free(j);
+}
+
+/* A real audit session: a root child writes its loginuid, as pam_loginuid
+ * does, and gets a session of its own that discovery must find. */
+static void test_discover_real_session(void) {
+        if (geteuid() != 0) {
+                CHECK(false, "this test needs root (it creates an audit session)");
+                return;
+        }
+        int ready[2];
+        CHECK(pipe(ready) == 0, "pipe");
+        pid_t child = fork();
+        if (child == 0) {
+                close(ready[0]);
+                int fd = open("/proc/self/loginuid", O_WRONLY);
+                if (fd < 0 || write(fd, "0", 1) != 1)
+                        _exit(1);
+                close(fd);
+                uint32_t sid = AUDIT_SESSION_UNSET;
+                proc_session_id(getpid(), &sid);
+                if (write(ready[1], &sid, sizeof(sid)) != (ssize_t) sizeof(sid))
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        close(ready[1]);
+        uint32_t sid = AUDIT_SESSION_UNSET;
+        CHECK(read(ready[0], &sid, sizeof(sid)) == (ssize_t) sizeof(sid) && sid != AUDIT_SESSION_UNSET,
+              "child got an audit session");
+        close(ready[0]);
+
+        struct session_list l;
+        CHECK(sessions_discover(&l) == 0, "discover");
+        const struct session *found = NULL;
+        for (size_t i = 0; i < l.n; i++)
+                if (l.sessions[i].id == sid)
+                        found = &l.sessions[i];
+        CHECK(found != NULL, "the new session %u is listed", sid);
+        if (found) {
+                CHECK(found->leader == child, "its leader is the child");
+                CHECK(found->processes == 1, "it has one process");
+                CHECK(streq(found->user, "root") && found->uid == 0, "it belongs to root");
+                CHECK(!found->current, "it is not the caller's session");
+                CHECK(!found->console, "it is not the console");
+                CHECK(found->state == SESSION_DISCONNECTED && !found->name, "no terminal: disconnected, no name");
+        }
+        session_list_done(&l);
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+}
+
+int main(void) {
+        test_select();
+        test_output();
+        test_discover_real_session();
+        return tap_done();
+}
