@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 #include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <utmpx.h>
 
 #include "args.h"
 #include "exit-status.h"
 #include "output.h"
+#include "policy.h"
 #include "procscan.h"
 #include "remote.h"
 #include "select.h"
 #include "session.h"
+#include "terminate.h"
+#include "records.h"
 #include "util.h"
 
 static const char *program = "logoff";
@@ -159,6 +165,147 @@ static int run_list(const struct options *o) {
         return EXIT_OK;
 }
 
+static void verbose(const struct options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verbose(const struct options *o, const char *fmt, ...) {
+        if (!o->verbose)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+        /* Logging off our own session hangs up our terminal: output may
+         * fail from then on, and that must not stop the logoff. */
+        fflush(stdout);
+}
+
+static void describe_session(const struct options *o, const struct session *s) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        char idle[32] = "?";
+        if (s->idle_usec >= 0)
+                format_duration(idle, sizeof(idle), (uint64_t) s->idle_usec);
+        verbose(o, _("Session %u: name %s, user %s, from %s, state %s, type %s, leader %d, %u processes, idle %s"),
+                (unsigned) s->id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
+                s->remote_host ? printable_or_dash(s->remote_host, &b3) : _("this host"),
+                session_state_to_string(s->state), session_type_to_string(s->type), (int) s->leader, s->processes,
+                idle);
+}
+
+static void print_procs(FILE *f, const char *what, const struct proc_info *procs, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *b = NULL;
+                fprintf(f, _("%s: %s: pid %d (%s), uid %u, state %c\n"), program, what, (int) procs[i].pid,
+                        printable_or_dash(procs[i].comm, &b), (unsigned) procs[i].ruid, procs[i].state);
+        }
+}
+
+static int dry_run(const struct options *o, const struct session *s) {
+        struct proc_info *procs = NULL;
+        size_t n = 0;
+        int r = proc_scan(s->id, PROC_SCAN_UIDS, &procs, &n);
+        if (r < 0) {
+                fprintf(stderr, _("%s: cannot read the processes of session %u: %s\n"), program, (unsigned) s->id,
+                        strerror(-r));
+                return EXIT_FAILURE_GENERIC;
+        }
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        printf(_("Would log off session %u (%s) of %s:\n"), (unsigned) s->id, printable_or_dash(s->name, &b1),
+               printable_or_dash(s->user, &b2));
+        size_t shown = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (procs[i].state == 'Z' || procs[i].pid == getpid())
+                        continue;
+                _cleanup_free_ char *b = NULL;
+                printf(_("  would end pid %d (%s), uid %u\n"), (int) procs[i].pid, printable_or_dash(procs[i].comm, &b),
+                       (unsigned) procs[i].ruid);
+                shown++;
+        }
+        printf(_("  %zu processes: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n"), shown,
+               (double) o->timeout_usec / 1e6);
+        if (s->utmp_line) {
+                _cleanup_free_ char *b = NULL;
+                printf(_("  would mark the utmp entry of %s dead and append a logout record to wtmp\n"),
+                       printable_or_dash(s->utmp_line, &b));
+        }
+        free(procs);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_GENERIC;
+}
+
+static int end_session(const struct options *o, const struct session *s, const struct caller *caller) {
+        if (s->current) {
+                /* Our terminal hangs up and our parents die around us (sudo
+                 * relays their SIGTERM to us): logoff must outlive them to
+                 * finish the job. */
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGTERM, SIG_IGN);
+                signal(SIGPIPE, SIG_IGN);
+        }
+
+        struct terminate_options to = {
+                .timeout_usec = o->timeout_usec,
+                .kill_wait_usec = 3000000u,
+                .caller = caller,
+        };
+        struct terminate_report rep;
+        int r = session_terminate(s->id, &to, &rep);
+
+        verbose(o, _("Sent SIGHUP, SIGTERM and SIGCONT to %u processes; waited %.2f s"), rep.hangup,
+                (double) rep.graceful_usec / 1e6);
+        if (rep.cgroup_killed)
+                verbose(o, _("Wrote cgroup.kill of %s (%s): %u processes"), rep.cgroup,
+                        rep.frozen ? _("frozen first") : _("not frozen"), rep.cgroup_members);
+        if (rep.stopped)
+                verbose(o, _("Sent SIGSTOP to %u processes in %u rounds"), rep.stopped, rep.stop_rounds);
+        if (rep.killed)
+                verbose(o, _("Sent SIGKILL to %u processes"), rep.killed);
+        if (rep.denied) {
+                fprintf(stderr, _("%s: %u processes of session %u could not be signalled (not yours):\n"), program,
+                        rep.denied, (unsigned) s->id);
+                print_procs(stderr, _("not signalled"), rep.denied_procs, rep.n_denied_procs);
+        }
+
+        int code = EXIT_OK;
+        if (r == -EBUSY) {
+                fprintf(stderr, _("%s: session %u: %zu processes survived:\n"), program, (unsigned) s->id, rep.n_left);
+                print_procs(stderr, _("survivor"), rep.left, rep.n_left);
+                for (size_t i = 0; i < rep.n_left; i++)
+                        if (rep.left[i].state == 'D') {
+                                fprintf(stderr, _("%s: processes in state D are in uninterruptible sleep "
+                                                  "(usually I/O); they end when it completes\n"),
+                                        program);
+                                break;
+                        }
+                code = EXIT_SURVIVORS;
+        } else if (r < 0) {
+                fprintf(stderr, _("%s: cannot end session %u: %s\n"), program, (unsigned) s->id, strerror(-r));
+                code = EXIT_FAILURE_GENERIC;
+        } else
+                verbose(o, _("All %u processes of the session ended"), rep.seen);
+
+        if (code == EXIT_OK) {
+                _cleanup_free_ char *b = NULL;
+                if (!s->utmp_line)
+                        verbose(o, _("No utmp entry to record"));
+                else {
+                        r = utmp_record_logout(s->utmp_id ? s->utmp_id : "", s->utmp_line, s->leader);
+                        if (r < 0) {
+                                fprintf(stderr, _("%s: cannot record the logout of %s in utmp/wtmp: %s\n"), program,
+                                        printable_or_dash(s->utmp_line, &b), strerror(-r));
+                                code = EXIT_FAILURE_GENERIC;
+                        } else if (r > 0)
+                                verbose(o, _("Marked the utmp entry of %s dead and appended a logout record to %s"),
+                                        printable_or_dash(s->utmp_line, &b), _PATH_WTMPX);
+                        else
+                                verbose(o, _("The utmp entry of %s was already closed by its login process"),
+                                        printable_or_dash(s->utmp_line, &b));
+                }
+        }
+        if (code == EXIT_OK)
+                verbose(o, _("Session %u logged off in %.2f s"), (unsigned) s->id, (double) rep.elapsed_usec / 1e6);
+        terminate_report_done(&rep);
+        return code;
+}
+
 static int run_logoff(const struct options *o) {
         struct session_list l;
         int r = sessions_discover(&l);
@@ -173,16 +320,39 @@ static int run_logoff(const struct options *o) {
                 session_list_done(&l);
                 return code;
         }
-        _cleanup_free_ char *b1 = NULL;
-        if (s->console) {
-                fprintf(stderr, _("%s: session %u (%s) is the console session; it cannot be logged off\n"),
-                        program, (unsigned) s->id, printable_or_dash(s->name, &b1));
+
+        struct caller caller;
+        r = caller_identify(&caller);
+        if (r < 0) {
+                fprintf(stderr, _("%s: cannot read the caller's credentials: %s\n"), program, strerror(-r));
                 session_list_done(&l);
-                return EXIT_CONSOLE;
+                return EXIT_FAILURE_GENERIC;
         }
-        fprintf(stderr, _("%s: ending sessions is not implemented yet\n"), program);
+
+        int code;
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        switch (policy_check(s, &caller)) {
+        case POLICY_DENY_CONSOLE:
+                fprintf(stderr, _("%s: session %u (%s) is the console session; it cannot be logged off\n"), program,
+                        (unsigned) s->id, printable_or_dash(s->name, &b1));
+                code = EXIT_CONSOLE;
+                break;
+        case POLICY_DENY_NOT_ALLOWED:
+                fprintf(stderr,
+                        _("%s: Access is denied: session %u (%s) belongs to %s; logging off another "
+                          "session needs root or CAP_KILL\n"),
+                        program, (unsigned) s->id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2));
+                code = EXIT_ACCESS_DENIED;
+                break;
+        case POLICY_ALLOW:
+                describe_session(o, s);
+                code = o->dry_run ? dry_run(o, s) : end_session(o, s, &caller);
+                break;
+        default:
+                code = EXIT_FAILURE_GENERIC;
+        }
         session_list_done(&l);
-        return EXIT_FAILURE_GENERIC;
+        return code;
 }
 
 int main(int argc, char **argv) {

@@ -169,6 +169,16 @@ fail:
         return r;
 }
 
+int proc_read_uids(struct proc_info *p) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) p->pid);
+        _cleanup_free_ char *status = NULL;
+        int r = read_small_file_at(AT_FDCWD, path, &status, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        return parse_status_uids(status, p);
+}
+
 int proc_session_id(pid_t pid, uint32_t *ret) {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/sessionid", (int) pid);
@@ -208,4 +218,47 @@ uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
         uint64_t since_boot = (uint64_t) boot.tv_sec * 1000000u + (uint64_t) boot.tv_nsec / 1000u;
         uint64_t boot_realtime = now_realtime_usec() - since_boot;
         return boot_realtime + start_ticks * 1000000u / (uint64_t) ticks;
+}
+
+int proc_identity_at(int procdir_fd, uint32_t *ret_session_id, uint64_t *ret_start_ticks, char *ret_state) {
+        struct proc_info p = { 0 };
+        int r = read_u32_at(procdir_fd, "sessionid", &p.session_id);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *stat = NULL;
+        r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
+        if (r < 0)
+                return r;
+        r = parse_stat(stat, &p);
+        if (r < 0)
+                return r;
+        *ret_session_id = p.session_id;
+        *ret_start_ticks = p.start_ticks;
+        *ret_state = p.state;
+        return 0;
+}
+
+int proc_cgroup_path(pid_t pid, char **ret) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
+        _cleanup_free_ char *s = NULL;
+        int r = read_small_file_at(AT_FDCWD, path, &s, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        /* The unified hierarchy is the line with hierarchy ID 0 and no
+         * controllers: "0::/path". */
+        for (char *line = s; line && *line;) {
+                char *next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (strncmp(line, "0::", 3) == 0) {
+                        char *v = strdup(line + 3);
+                        if (!v)
+                                return -ENOMEM;
+                        *ret = v;
+                        return 0;
+                }
+                line = next;
+        }
+        return -ENOENT;
 }

@@ -33,6 +33,9 @@ int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_
 /* One process, read through a /proc/PID directory fd. */
 int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret);
 
+/* Fills in p->ruid, euid and suid from /proc/PID/status. */
+int proc_read_uids(struct proc_info *p);
+
 /* /proc/PID/sessionid of one process; -ESRCH if it is gone. */
 int proc_session_id(pid_t pid, uint32_t *ret);
 
@@ -41,3 +44,10 @@ int proc_getenv(pid_t pid, const char *name, char **ret);
 
 /* Converts a process start time to CLOCK_REALTIME microseconds. */
 uint64_t proc_start_realtime_usec(uint64_t start_ticks);
+
+/* Re-reads who the process behind a /proc/PID directory is now: its audit
+ * session, start time and state.  Used to check a pidfd's process. */
+int proc_identity_at(int procdir_fd, uint32_t *ret_session_id, uint64_t *ret_start_ticks, char *ret_state);
+
+/* The cgroup v2 path ("/user.slice/...") of a process, from /proc/PID/cgroup. */
+int proc_cgroup_path(pid_t pid, char **ret);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "records.h"
 
+#include <sys/file.h>
 #include <utmpx.h>
 
 #include "util.h"
@@ -67,4 +68,73 @@ oom:
         endutxent();
         utmp_logins_free(list, n);
         return -ENOMEM;
+}
+
+/* glibc locks utmp with fcntl() for each call; flock() is a separate lock
+ * on Linux, so holding it across our read-check-write cannot deadlock with
+ * glibc, and serializes concurrent logoff runs. */
+static int lock_utmp(void) {
+        int fd = open(_PATH_UTMPX, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        while (flock(fd, LOCK_EX) < 0) {
+                if (errno != EINTR) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+        }
+        return fd;
+}
+
+static int append_wtmp(const struct utmpx *u) {
+        _cleanup_close_ int fd = open(_PATH_WTMPX, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        ssize_t k = write(fd, u, sizeof(*u));
+        if (k < 0)
+                return -errno;
+        if ((size_t) k != sizeof(*u))
+                return -EIO;
+        return 0;
+}
+
+int utmp_record_logout(const char *ut_id, const char *line, pid_t pid) {
+        _cleanup_close_ int lock = lock_utmp();
+        if (lock == -ENOENT)
+                return 0;
+        if (lock < 0)
+                return lock;
+
+        struct utmpx key = { .ut_type = USER_PROCESS };
+        strncpy(key.ut_id, ut_id, sizeof(key.ut_id));
+
+        setutxent();
+        struct utmpx *u = getutxid(&key);
+        if (!u || u->ut_type != USER_PROCESS || u->ut_pid != pid ||
+            strncmp(u->ut_line, line, sizeof(u->ut_line)) != 0) {
+                endutxent();
+                return 0;
+        }
+
+        struct utmpx dead = *u;
+        dead.ut_type = DEAD_PROCESS;
+        memset(dead.ut_user, 0, sizeof(dead.ut_user));
+        memset(dead.ut_host, 0, sizeof(dead.ut_host));
+        memset(&dead.ut_addr_v6, 0, sizeof(dead.ut_addr_v6));
+        uint64_t now = now_realtime_usec();
+        dead.ut_tv.tv_sec = (int32_t) (now / 1000000u);
+        dead.ut_tv.tv_usec = (int32_t) (now % 1000000u);
+
+        errno = 0;
+        struct utmpx *w = pututxline(&dead);
+        int r = w ? 0 : (errno ? -errno : -EIO);
+        endutxent();
+        if (r < 0)
+                return r;
+
+        r = append_wtmp(&dead);
+        if (r < 0)
+                return r;
+        return 1;
 }

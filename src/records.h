@@ -17,3 +17,11 @@ struct utmp_login {
 /* Every USER_PROCESS entry of the utmp file (a missing file is no entries). */
 int utmp_read_logins(struct utmp_login **ret, size_t *ret_n);
 void utmp_logins_free(struct utmp_login *l, size_t n);
+
+/* The session is over: mark its utmp entry (ut_id, ut_line, owned by pid)
+ * DEAD_PROCESS and append a logout record to wtmp, as login(1) and sshd do at
+ * a normal logout.  If its owner already did, or the line has been reused by
+ * a new login since, nothing is written.  Two logoff runs at once write one
+ * record: the check and the update happen under a lock on utmp.
+ * Returns 1 when written, 0 when nothing was left to do, or a negative errno. */
+int utmp_record_logout(const char *ut_id, const char *line, pid_t pid);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy.h"
+
+#include <inttypes.h>
+#include <linux/capability.h>
+
+#include "util.h"
+
+int caller_identify(struct caller *ret) {
+        _cleanup_free_ char *status = NULL;
+        int r = read_small_file_at(AT_FDCWD, "/proc/self/status", &status, NULL);
+        if (r < 0)
+                return r;
+        const char *l = strstr(status, "\nCapEff:");
+        if (!l)
+                return -EINVAL;
+        uint64_t caps;
+        if (sscanf(l + strlen("\nCapEff:"), "%" SCNx64, &caps) != 1)
+                return -EINVAL;
+        *ret = (struct caller) {
+                .ruid = getuid(),
+                .euid = geteuid(),
+                .cap_kill = caps & (UINT64_C(1) << CAP_KILL),
+        };
+        return 0;
+}
+
+enum policy_verdict policy_check(const struct session *s, const struct caller *c) {
+        if (s->console)
+                return POLICY_DENY_CONSOLE;
+        if (s->current || c->cap_kill)
+                return POLICY_ALLOW;
+        return POLICY_DENY_NOT_ALLOWED;
+}
+
+bool policy_may_signal(const struct caller *c, uid_t target_ruid, uid_t target_suid) {
+        if (c->cap_kill)
+                return true;
+        return c->ruid == target_ruid || c->ruid == target_suid || c->euid == target_ruid ||
+               c->euid == target_suid;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "session.h"
+
+struct caller {
+        uid_t ruid, euid;
+        bool cap_kill;
+};
+
+enum policy_verdict {
+        POLICY_ALLOW,
+        POLICY_DENY_CONSOLE,     /* the console session is never logged off */
+        POLICY_DENY_NOT_ALLOWED, /* someone else's session, without root or CAP_KILL */
+};
+
+/* Who runs logoff: its uids and whether CAP_KILL is in its effective set. */
+int caller_identify(struct caller *ret);
+
+/* The reference's rules: your own current session always; any other needs
+ * full control (root or CAP_KILL); the console session never. */
+enum policy_verdict policy_check(const struct session *s, const struct caller *c);
+
+/* Whether kill(2) lets the caller signal a process with these uids. */
+bool policy_may_signal(const struct caller *c, uid_t target_ruid, uid_t target_suid);

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "procscan.h"
+
+struct terminate_options {
+        uint64_t timeout_usec;      /* after SIGHUP/SIGTERM, before SIGKILL */
+        uint64_t kill_wait_usec;    /* how long to wait for SIGKILLed processes */
+        const struct caller *caller;
+};
+
+struct terminate_report {
+        unsigned seen;              /* distinct processes met in the session */
+        unsigned hangup;            /* got SIGHUP, SIGTERM and SIGCONT */
+        unsigned stopped;           /* got SIGSTOP before SIGKILL */
+        unsigned killed;            /* got SIGKILL (one by one) */
+        unsigned denied;            /* the caller may not signal them */
+        unsigned stop_rounds;
+        bool frozen;                /* cgroup.freeze took hold */
+        bool cgroup_killed;         /* cgroup.kill was written */
+        unsigned cgroup_members;    /* live processes in it just before */
+        char *cgroup;               /* the session's own cgroup, if it has one */
+        uint64_t graceful_usec;     /* how long the graceful phase lasted */
+        uint64_t elapsed_usec;
+        struct proc_info *left;     /* live processes at the end */
+        size_t n_left;
+        struct proc_info *denied_procs; /* the ones we could not signal */
+        size_t n_denied_procs;
+};
+
+/* Ends every process of audit session sid except the caller itself:
+ * SIGHUP+SIGTERM+SIGCONT, a grace period, then stop everything (cgroup.freeze
+ * or SIGSTOP rounds until a scan finds nothing new) and SIGKILL it, or
+ * cgroup.kill where the session has a cgroup of its own.  Every signal goes
+ * through a pidfd whose process was checked to be in the session.
+ * Returns 0 when nothing of the session is left, -EBUSY when processes
+ * survived (listed in rep->left), or another negative errno. */
+int session_terminate(uint32_t sid, const struct terminate_options *o, struct terminate_report *rep);
+void terminate_report_done(struct terminate_report *rep);
+
+/* The cgroup v2 directory that holds exactly this session's processes (and
+ * nothing else), as logind makes one per session; -ENOENT when it has none. */
+int session_own_cgroup(uint32_t sid, const struct proc_info *procs, size_t n, char **ret_path);
