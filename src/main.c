@@ -47,7 +47,7 @@ static void print_help(void) {
                 "Exit status: 0 logged off, 1 failure, 2 invalid parameters, 3 no such session,\n"
                 "4 access denied, 5 console session, 6 processes survived, 7 server unreachable.\n"),
               stdout);
-        printf(_("\nFor more details see %s(1).\n"), "logoff");
+        printf(_("For more details see %s(1).\n"), "logoff");
 }
 
 static int usage_error(enum parse_error e, const struct options *o) {
@@ -258,11 +258,15 @@ static int end_session(const struct options *o, const struct session *s, const s
                 verbose(o, _("Sent SIGSTOP to %u processes in %u rounds"), rep.stopped, rep.stop_rounds);
         if (rep.killed)
                 verbose(o, _("Sent SIGKILL to %u processes"), rep.killed);
-        if (rep.denied) {
+        if (rep.denied && r == -EBUSY) {
                 fprintf(stderr, _("%s: %u processes of session %u could not be signalled (not yours):\n"), program,
                         rep.denied, (unsigned) s->id);
                 print_procs(stderr, _("not signalled"), rep.denied_procs, rep.n_denied_procs);
-        }
+        } else if (rep.denied)
+                /* sshd's root monitor in a user's own session, typically:
+                 * it ends by itself once the user's processes are gone. */
+                verbose(o, _("%u processes could not be signalled (not yours) but ended with the session"),
+                        rep.denied);
 
         int code = EXIT_OK;
         if (r == -EBUSY) {

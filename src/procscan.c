@@ -104,9 +104,11 @@ int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_
         size_t n = 0, alloc = 0;
         int r = 0;
 
-        struct dirent *de;
-        errno = 0;
-        while ((de = readdir(d))) {
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(d);
+                if (!de)
+                        break;
                 uint32_t pid;
                 if (de->d_name[0] < '1' || de->d_name[0] > '9' || parse_u32(de->d_name, &pid) < 0)
                         continue;
@@ -152,7 +154,6 @@ int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_
                         alloc = na;
                 }
                 list[n++] = p;
-                errno = 0;
         }
         if (errno != 0) {
                 r = -errno;

@@ -103,7 +103,9 @@ int utmp_record_logout(const char *ut_id, const char *line, pid_t pid) {
         _cleanup_close_ int lock = lock_utmp();
         if (lock == -ENOENT)
                 return 0;
-        if (lock < 0)
+        /* A user logging off their own session cannot write utmp; that is
+         * only an error if its login process did not write it either. */
+        if (lock < 0 && lock != -EACCES)
                 return lock;
 
         struct utmpx key = { .ut_type = USER_PROCESS };
@@ -115,6 +117,10 @@ int utmp_record_logout(const char *ut_id, const char *line, pid_t pid) {
             strncmp(u->ut_line, line, sizeof(u->ut_line)) != 0) {
                 endutxent();
                 return 0;
+        }
+        if (lock < 0) {
+                endutxent();
+                return lock;
         }
 
         struct utmpx dead = *u;

@@ -707,6 +707,10 @@ class Sshd:
         self.proc: Optional[subprocess.Popen] = None
         self._log_start = 0
         self.sessions: List["SshSession"] = []
+        # Keys for accounts whose home must not be touched (root): under
+        # /run, whose every component is root-owned and not world-writable
+        # as StrictModes wants (/tmp would be refused).
+        self.extra_keys_dir = Path(f"/run/logoff-test-keys-{os.getpid()}-{next(_counter)}")
 
     # -- setup -------------------------------------------------------------
     def _write_config(self):
@@ -721,7 +725,7 @@ PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
-AuthorizedKeysFile .ssh/authorized_keys
+AuthorizedKeysFile .ssh/authorized_keys {self.extra_keys_dir}/%u
 StrictModes yes
 PrintMotd no
 PrintLastLog no
@@ -744,6 +748,15 @@ LoginGraceTime 30
         if cp.returncode != 0:
             raise HarnessError(f"sshd -t -f {self.config_path} failed (rc={cp.returncode}):\n"
                                f"{cp.stdout}{cp.stderr}")
+
+    def authorize_extra_key(self, username: str, pubkey_path: Union[str, Path]) -> Path:
+        """Let ``username`` (e.g. root) log in with this key through this
+        sshd only, without writing to the account's home."""
+        self.extra_keys_dir.mkdir(mode=0o755, exist_ok=True)
+        dest = self.extra_keys_dir / username
+        dest.write_text(Path(pubkey_path).read_text())
+        os.chmod(dest, 0o644)
+        return dest
 
     def argv(self) -> List[str]:
         cmd = [SSHD, "-D", "-f", str(self.config_path), "-E", str(self.log_path)]
@@ -834,6 +847,7 @@ LoginGraceTime 30
                     p.wait(timeout)
                 except subprocess.TimeoutExpired:
                     raise TimeoutError(f"sshd pid {p.pid} did not die after SIGKILL") from None
+        shutil.rmtree(self.extra_keys_dir, ignore_errors=True)
 
     def __enter__(self) -> "Sshd":
         return self.start()

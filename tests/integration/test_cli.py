@@ -1,0 +1,87 @@
+"""Command line: help, version, and every bad input refused with nothing signalled."""
+
+import os
+
+import pytest
+
+import harness as H
+from conftest import run_logoff, signal_logger
+
+
+def test_help_in_reference_syntax():
+    for switch in ("/?", "-?", "-h", "--help", "/HELP"):
+        cp = run_logoff(switch)
+        assert cp.returncode == 0 and cp.stderr == ""
+        assert "logoff [<sessionname> | <sessionID>] [/server:<servername>] [/v]" in cp.stdout
+        assert len(cp.stdout.splitlines()) <= 24  # fits a screen
+
+
+def test_version():
+    cp = run_logoff("--version")
+    assert cp.returncode == 0 and cp.stdout.startswith("logoff ")
+
+
+BAD = [
+    (["/x"], "unknown switch '/x'"),
+    (["/verbosely"], "unknown switch '/verbosely'"),
+    (["--bogus"], "unknown switch '--bogus'"),
+    (["-"], "unknown switch '-'"),
+    (["-5"], "unknown switch '-5'"),
+    (["/v:1"], "unknown switch '/v:1'"),
+    (["1", "2"], "only one session may be named, got '1' and '2'"),
+    (["pts/1", "pts/2"], "only one session may be named"),
+    (["/server:"], "'/server:' needs a server name"),
+    (["--server="], "needs a server name"),
+    (["/server"], "'/server' needs a value"),
+    (["/server:-oProxyCommand=touch /tmp/pwned"], "invalid server name"),
+    (["--server=-F/etc/passwd"], "invalid server name '-F/etc/passwd'"),
+    (["/server:a;b"], "invalid server name 'a;b'"),
+    (["/server:a", "/server:b"], "only one server may be given"),
+    (["4294967296"], "session ID '4294967296' is out of range"),
+    (["4294967295"], "out of range"),
+    (["123456789012345678901234567890"], "out of range"),
+    (["pts/1\x1b[2J"], "invalid session name 'pts/1?[2J'"),
+    (["tty1\n"], "invalid session name"),
+    ([""], "invalid session name"),
+    (["--timeout=soon", "1"], "invalid timeout 'soon'"),
+    (["-t"], "'-t' needs a value"),
+    (["--json", "1"], "--json goes with --list"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[repr(a) for a, _ in BAD])
+def test_bad_input_refused_and_nothing_signalled(mksession, tmp_path, args, message):
+    log = tmp_path / "signals"
+    victim = mksession(*signal_logger(log))
+    before = victim.pids()
+    cp = run_logoff(*args)
+    assert cp.returncode == 2, (cp.returncode, cp.stderr)
+    assert cp.stdout == ""
+    assert "Invalid parameter(s)" in cp.stderr
+    assert message in cp.stderr
+    if message.startswith("unknown switch"):
+        assert "Usage:" in cp.stderr
+    assert not os.path.exists("/tmp/pwned")
+    assert set(before) <= set(victim.pids())
+    assert not log.exists(), log.read_text()
+
+
+def test_unknown_session_refused_and_nothing_signalled(mksession, tmp_path):
+    log = tmp_path / "signals"
+    victim = mksession(*signal_logger(log))
+    for args, message in ((["pts/98765"], "no session named 'pts/98765'"),
+                          (["/dev/tty63"], "no session named '/dev/tty63'"),
+                          (["4294967294"], "no session with ID 4294967294"),
+                          (["nosuch", "/v"], "no session named 'nosuch'")):
+        cp = run_logoff(*args)
+        assert cp.returncode == 3 and message in cp.stderr, cp.stderr
+        assert cp.stdout == ""
+    assert victim.alive() and not log.exists()
+
+
+def test_no_argument_outside_any_session():
+    # The test runner has no audit session in CI; logoff must say so, not guess.
+    assert H.proc_sessionid(os.getpid()) == H.UNSET_SESSIONID, \
+        "run the tests from a process outside any login session"
+    cp = run_logoff()
+    assert cp.returncode == 3 and "not in a login session" in cp.stderr

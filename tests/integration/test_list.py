@@ -1,0 +1,138 @@
+"""The session listing (logoff --list) against real sessions."""
+
+import json
+import os
+import time
+
+import harness as H
+from conftest import USER1, USER2, list_json, run_logoff, table_rows
+
+
+def test_three_live_sessions_listed_with_their_fields(mksession, sshd, users):
+    u1, u2 = users[USER1], users[USER2]
+    helper = mksession("sleep", "100000", user=USER1, opts=["-H", "192.0.2.7"])
+    ssh1 = sshd.login(u1)
+    ssh2 = sshd.login(u2, command="sh -c 'sleep 100000 & sleep 100001'")
+    try:
+        cp = run_logoff("--list")
+        assert cp.returncode == 0 and cp.stderr == ""
+        rows = {r["id"]: r for r in table_rows(cp.stdout)}
+        js = list_json()
+
+        expect = [
+            (helper.sid, helper.tty, USER1, "192.0.2.7", helper.leader, helper.pids()),
+            (ssh1.sid, ssh1.line, USER1, "127.0.0.1", ssh1.monitor_pid, ssh1.pids()),
+            (ssh2.sid, ssh2.line, USER2, "127.0.0.1", ssh2.monitor_pid, ssh2.pids()),
+        ]
+        for sid, line, user, host, leader, pids in expect:
+            row = rows[sid]
+            assert row == {"current": False, "name": line, "user": user, "id": sid, "state": "Active",
+                           "type": "tty", "device": host}
+            s = js[sid]
+            assert (s["name"], s["user"], s["uid"], s["state"], s["type"], s["remote_host"]) == \
+                (line, user, users[user].uid, "active", "tty", host)
+            assert s["leader"] == leader
+            assert s["processes"] == len(pids)
+            assert not s["current"] and not s["console"]
+            assert abs(s["login_usec"] / 1e6 - time.time()) < 120
+            assert s["idle_seconds"] is not None and 0 <= s["idle_seconds"] < 120
+        # sshd's monitor and user process, the shell and its two sleeps.
+        assert js[ssh2.sid]["processes"] == 5
+
+        # Every login who(1) shows is in the listing.
+        who = H.run(["who"]).stdout.split("\n")
+        for line in (helper.tty, ssh1.line, ssh2.line):
+            assert any(f" {line} " in w for w in who)
+    finally:
+        ssh1.cleanup()
+        ssh2.cleanup()
+
+
+def test_current_session_is_marked(mksession):
+    s = mksession("sh", "-c", f"{run_logoff.__globals__['LOGOFF']} --list; "
+                              f"{run_logoff.__globals__['LOGOFF']} --list --json; sleep 100000")
+    H.wait_until(lambda: '"sessions"' in s.output() and "]}" in s.output(), 10, what="listing inside the session")
+    out = s.output().replace("\r\n", "\n")
+    table = out[:out.index("{")]
+    rows = table_rows(table.strip("\n"))
+    marked = [r for r in rows if r["current"]]
+    assert len(marked) == 1 and marked[0]["id"] == s.sid and marked[0]["name"] == s.tty
+    js = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    current = [x for x in js["sessions"] if x["current"]]
+    assert [x["id"] for x in current] == [s.sid]
+
+
+def test_x11_display_session(mksession):
+    s = mksession("sleep", "100000", user=USER1, opts=["-N", "-D", ":17", "-H", "192.0.2.8"])
+    js = list_json()[s.sid]
+    assert (js["name"], js["type"], js["state"], js["idle_seconds"]) == (":17", "x11", "active", None)
+    rows = {r["id"]: r for r in table_rows(run_logoff("--list").stdout)}
+    assert rows[s.sid]["name"] == ":17" and rows[s.sid]["type"] == "x11"
+    assert run_logoff("--list", ":17").stdout.count("\n") == 2
+
+
+def test_display_without_utmp_found_from_environment(mksession):
+    # xrdp without pam_loginuid's utmp: only DISPLAY says which display it is.
+    s = mksession("sleep", "100000", user=USER1, opts=["-N", "-U", "-D", ":23"])
+    js = list_json()[s.sid]
+    assert (js["name"], js["type"], js["state"]) == (":23", "x11", "active")
+
+
+def test_disconnected_remnant_of_an_ssh_login(sshd, users):
+    ssh = sshd.login(users[USER1], command="setsid -f sleep 100000; sleep 100000")
+    sid = ssh.sid
+    try:
+        H.wait_until(lambda: len(ssh.pids()) >= 4, 10, what="the setsid child")
+        ssh.close(check=False)
+        H.wait_until(lambda: len(H.session_pids(sid)) == 1, 10, what="only the remnant left")
+        js = list_json()[sid]
+        assert (js["name"], js["state"], js["type"], js["user"]) == (None, "disconnected", "unspecified", USER1)
+        assert js["remote_host"] == "127.0.0.1"  # from SSH_CONNECTION
+        assert js["processes"] == 1
+        rows = {r["id"]: r for r in table_rows(run_logoff("--list").stdout)}
+        assert rows[sid]["state"] == "Disc" and rows[sid]["name"] == ""
+    finally:
+        H.kill_session(sid)
+
+
+def test_console_session_flagged(mksession):
+    s = mksession("sleep", "100000", opts=["-t", "/dev/console"])
+    js = list_json()[s.sid]
+    assert js["console"] and js["name"] == "console"
+    cp = run_logoff("--list", "console")
+    assert cp.returncode == 0 and table_rows(cp.stdout)[0]["id"] == s.sid
+
+
+def test_idle_time_from_terminal_atime(mksession):
+    s = mksession("sleep", "100000", user=USER1)
+    dev = f"/dev/{s.tty}"
+    st = os.stat(dev)
+    os.utime(dev, (time.time() - 3700, st.st_mtime))
+    idle = list_json()[s.sid]["idle_seconds"]
+    assert 3690 <= idle <= 3800
+
+
+def test_select_one_session_by_name_or_id(mksession):
+    s = mksession("sleep", "100000", user=USER2)
+    for arg in (s.tty, f"/dev/{s.tty}", s.tty.upper(), str(s.sid)):
+        cp = run_logoff("--list", arg)
+        assert cp.returncode == 0, (arg, cp.stderr)
+        rows = table_rows(cp.stdout)
+        assert [r["id"] for r in rows] == [s.sid], arg
+    js = list_json(str(s.sid))
+    assert list(js) == [s.sid]
+
+
+def test_listing_not_found_names_what_was_looked_for():
+    cp = run_logoff("--list", "pts/98765")
+    assert cp.returncode == 3 and "no session named 'pts/98765'" in cp.stderr and cp.stdout == ""
+    cp = run_logoff("--list", "4294967294")
+    assert cp.returncode == 3 and "no session with ID 4294967294" in cp.stderr
+
+
+def test_listing_works_unprivileged(mksession, users):
+    s = mksession("sleep", "100000", user=USER1)
+    cp = run_logoff("--list", "--json", as_user=users[USER2])
+    assert cp.returncode == 0, cp.stderr
+    ids = {x["id"]: x for x in json.loads(cp.stdout)["sessions"]}
+    assert ids[s.sid]["name"] == s.tty and ids[s.sid]["user"] == USER1
