@@ -205,6 +205,11 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
         else if (list)
                 o->action = ACTION_LIST;
 
+        if (o->server && o->action == ACTION_LOGOFF && !o->target) {
+                o->bad_arg = o->server;
+                *err = PARSE_SERVER_NEEDS_SESSION;
+                return -EINVAL;
+        }
         if (o->json && o->action == ACTION_LOGOFF) {
                 o->bad_arg = "--json";
                 *err = PARSE_JSON_WITHOUT_LIST;

@@ -25,6 +25,7 @@ enum parse_error {
         PARSE_BAD_TIMEOUT,
         PARSE_JSON_WITHOUT_LIST,
         PARSE_REPEATED_SERVER,
+        PARSE_SERVER_NEEDS_SESSION, /* the current session over there is the ssh login */
 };
 
 struct options {

@@ -86,6 +86,9 @@ static int usage_error(enum parse_error e, const struct options *o) {
         case PARSE_BAD_TIMEOUT:
                 fprintf(stderr, _("%s: invalid timeout '%s' (seconds, at most 3600)\n"), program, o->bad_arg);
                 break;
+        case PARSE_SERVER_NEEDS_SESSION:
+                fprintf(stderr, _("%s: name the session to log off on %s\n"), program, o->bad_arg);
+                break;
         case PARSE_JSON_WITHOUT_LIST:
                 fprintf(stderr, _("%s: --json goes with --list\n"), program);
                 break;

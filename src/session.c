@@ -298,7 +298,8 @@ int sessions_discover(struct session_list *ret) {
         if (r < 0)
                 goto out;
 
-        qsort(procs, n_procs, sizeof(*procs), cmp_proc_by_session_then_start);
+        if (n_procs > 0)
+                qsort(procs, n_procs, sizeof(*procs), cmp_proc_by_session_then_start);
 
         size_t n_sessions = 0;
         for (size_t i = 0; i < n_procs; i++)

@@ -78,7 +78,7 @@ static int tracker_get(struct tracker *t, const struct proc_info *p, struct trac
  * show the same session and start time.  If the pinned process died and the
  * pid was reused in between, the signal goes to the dead pinned process and
  * fails with ESRCH; it cannot reach the newcomer. */
-static int signal_pinned(const struct proc_info *p, uint32_t sid, const int *sigs, size_t n_sigs) {
+int signal_pinned(const struct proc_info *p, uint32_t sid, const int *sigs, size_t n_sigs) {
         _cleanup_close_ int pidfd = pidfd_open(p->pid, 0);
         if (pidfd < 0)
                 return -errno;

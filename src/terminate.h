@@ -42,6 +42,12 @@ struct terminate_report {
 int session_terminate(uint32_t sid, const struct terminate_options *o, struct terminate_report *rep);
 void terminate_report_done(struct terminate_report *rep);
 
+/* Sends sigs to the process p describes, through a pidfd, only if the
+ * process behind the pid is still in session sid and has p's start time.
+ * Returns 0, -ESRCH (gone, or the pid now belongs to another process),
+ * -EPERM, or another negative errno. */
+int signal_pinned(const struct proc_info *p, uint32_t sid, const int *sigs, size_t n_sigs);
+
 /* The cgroup v2 directory that holds exactly this session's processes (and
  * nothing else), as logind makes one per session; -ENOENT when it has none. */
 int session_own_cgroup(uint32_t sid, const struct proc_info *procs, size_t n, char **ret_path);

@@ -26,13 +26,13 @@ static void test_reference_syntax(void) {
         CHECK(PARSE(&o, &e, "/V", "pts/3") == 0 && o.verbose && streq(o.target, "pts/3"), "/V before the name");
         CHECK(PARSE(&o, &e, "-v") == 0 && o.verbose, "-v");
         CHECK(PARSE(&o, &e, "--verbose") == 0 && o.verbose, "--verbose");
-        CHECK(PARSE(&o, &e, "/SERVER:host1") == 0 && streq(o.server, "host1"), "/SERVER: uppercase");
-        CHECK(PARSE(&o, &e, "-server:host1") == 0 && streq(o.server, "host1"), "-server:");
-        CHECK(PARSE(&o, &e, "--server=host1") == 0 && streq(o.server, "host1"), "--server=");
+        CHECK(PARSE(&o, &e, "1", "/SERVER:host1") == 0 && streq(o.server, "host1"), "/SERVER: uppercase");
+        CHECK(PARSE(&o, &e, "1", "-server:host1") == 0 && streq(o.server, "host1"), "-server:");
+        CHECK(PARSE(&o, &e, "1", "--server=host1") == 0 && streq(o.server, "host1"), "--server=");
         CHECK(PARSE(&o, &e, "--server", "host1", "7") == 0 && streq(o.server, "host1") && o.target_id == 7,
               "--server HOST");
-        CHECK(PARSE(&o, &e, "/server:admin@10.1.2.3") == 0, "user@address as server");
-        CHECK(PARSE(&o, &e, "/server:[::1]") == 0, "bracketed IPv6 server");
+        CHECK(PARSE(&o, &e, "1", "/server:admin@10.1.2.3") == 0, "user@address as server");
+        CHECK(PARSE(&o, &e, "1", "/server:[::1]") == 0, "bracketed IPv6 server");
         CHECK(PARSE(&o, &e, "/?") == 0 && o.action == ACTION_HELP, "/?");
         CHECK(PARSE(&o, &e, "-h") == 0 && o.action == ACTION_HELP, "-h");
         CHECK(PARSE(&o, &e, "--HELP") == 0 && o.action == ACTION_HELP, "--HELP");
@@ -91,6 +91,9 @@ static void test_bad_input(void) {
         CHECK(PARSE(&o, &e, "a\033[2Jb") < 0 && e == PARSE_BAD_NAME, "escape sequence in a name");
         CHECK(PARSE(&o, &e, "") < 0 && e == PARSE_BAD_NAME, "empty name");
         CHECK(PARSE(&o, &e, "--json") < 0 && e == PARSE_JSON_WITHOUT_LIST, "--json without --list");
+        CHECK(PARSE(&o, &e, "/server:h") < 0 && e == PARSE_SERVER_NEEDS_SESSION,
+              "/server without a session: the current one there would be the ssh login");
+        CHECK(PARSE(&o, &e, "/server:h", "-l") == 0 && o.action == ACTION_LIST, "/server with --list alone");
 }
 
 int main(void) {

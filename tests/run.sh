@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Every test of logoff, on a fresh Debian machine, as root: installs what the
+# tests need, builds twice (plain and with ASan+UBSan, -Werror), runs the unit
+# tests under both and the integration tests (real sessions: tests/mksession,
+# a private sshd, a network namespace) against both builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+        echo "tests/run.sh: run as root: the tests create real login sessions" >&2
+        exit 1
+fi
+
+packages=(meson ninja-build gcc libc6-dev pkg-config gettext openssh-server openssh-client
+          python3 python3-pytest iproute2 procps util-linux passwd coreutils)
+missing=()
+for p in "${packages[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        # The system sshd must not start; the tests run their own.
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+                printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+                chmod 755 /usr/sbin/policy-rc.d
+                trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        fi
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+builds=(build-ci build-ci-asan)
+[ -d build-ci ] || meson setup build-ci --buildtype=debugoptimized
+[ -d build-ci-asan ] || meson setup build-ci-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+for b in "${builds[@]}"; do
+        ninja -C "$b"
+done
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+unit_ok=0 unit_fail=0 it_ok=0 it_fail=0
+for b in "${builds[@]}"; do
+        echo "== unit tests ($b)"
+        meson test -C "$b" --print-errorlogs || true
+        log="$b/meson-logs/testlog.json"
+        ok=$(/usr/bin/python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(sum(x["result"]=="OK" for x in r), sum(x["result"]!="OK" for x in r))' "$log")
+        unit_ok=$((unit_ok + ${ok% *}))
+        unit_fail=$((unit_fail + ${ok#* }))
+done
+
+for b in "${builds[@]}"; do
+        echo "== integration tests ($b)"
+        junit="$b/pytest.xml"
+        LOGOFF_BUILD="$PWD/$b" /usr/bin/python3 -m pytest -p no:cacheprovider -q --junitxml="$junit" \
+                tests/integration || true
+        counts=$(/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E
+s = E.parse(sys.argv[1]).getroot()
+s = s if s.tag == "testsuite" else s.find("testsuite")
+t, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
+print(t - f - e - k, f + e + k)' "$junit")
+        it_ok=$((it_ok + ${counts% *}))
+        it_fail=$((it_fail + ${counts#* }))
+done
+
+# Skips count as failures: a test that cannot run here must be fixed, not hidden.
+echo "unit test programs: $unit_ok passed, $unit_fail failed"
+echo "integration tests: $it_ok passed, $it_fail failed"
+echo "tests: $((unit_ok + it_ok)) passed, $((unit_fail + it_fail)) failed"
+[ "$unit_fail" -eq 0 ] && [ "$it_fail" -eq 0 ] && [ "$unit_ok" -gt 0 ] && [ "$it_ok" -gt 0 ]

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+#include "procscan.h"
+#include "tap.h"
+#include "terminate.h"
+#include "util.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+/* A child in an audit session of its own, as pam_loginuid would make it. */
+static pid_t spawn_session_child(uint32_t *ret_sid) {
+        int p[2];
+        if (pipe(p) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(p[0]);
+                int fd = open("/proc/self/loginuid", O_WRONLY);
+                if (fd < 0 || write(fd, "0", 1) != 1)
+                        _exit(1);
+                close(fd);
+                uint32_t sid = AUDIT_SESSION_UNSET;
+                proc_session_id(getpid(), &sid);
+                if (write(p[1], &sid, sizeof(sid)) != (ssize_t) sizeof(sid))
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        if (read(p[0], ret_sid, sizeof(*ret_sid)) != (ssize_t) sizeof(*ret_sid))
+                *ret_sid = AUDIT_SESSION_UNSET;
+        close(p[0]);
+        return pid;
+}
+
+static int scan_one(uint32_t sid, pid_t pid, struct proc_info *ret) {
+        struct proc_info *procs = NULL;
+        size_t n = 0;
+        int r = proc_scan(sid, 0, &procs, &n);
+        if (r < 0)
+                return r;
+        r = -ENOENT;
+        for (size_t i = 0; i < n; i++)
+                if (procs[i].pid == pid) {
+                        *ret = procs[i];
+                        r = 0;
+                }
+        free(procs);
+        return r;
+}
+
+static bool alive(pid_t pid) {
+        return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+/* Makes the next fork() get this pid, as a PID wraparound eventually would. */
+static pid_t fork_with_pid(pid_t want) {
+        for (int attempt = 0; attempt < 20; attempt++) {
+                FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+                if (!f)
+                        return -1;
+                fprintf(f, "%d", (int) want - 1);
+                if (fclose(f) != 0)
+                        return -1;
+                pid_t pid = fork();
+                if (pid == 0) {
+                        for (;;)
+                                pause();
+                }
+                if (pid == want || pid < 0)
+                        return pid;
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+        }
+        return -1;
+}
+
+static void test_signal_reaches_the_session_process(void) {
+        uint32_t sid;
+        pid_t child = spawn_session_child(&sid);
+        CHECK(child > 0 && sid != AUDIT_SESSION_UNSET, "session child");
+        struct proc_info info;
+        CHECK(scan_one(sid, child, &info) == 0, "scan finds it");
+        static const int term[] = { SIGTERM };
+        CHECK(signal_pinned(&info, sid, term, 1) == 0, "signal sent");
+        int status = 0;
+        CHECK(waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+              "child ended by SIGTERM");
+}
+
+static void test_wrong_session_not_signalled(void) {
+        uint32_t sid_a, sid_b;
+        pid_t a = spawn_session_child(&sid_a);
+        pid_t b = spawn_session_child(&sid_b);
+        struct proc_info info;
+        CHECK(scan_one(sid_b, b, &info) == 0, "scan finds b");
+        static const int kill_sig[] = { SIGKILL };
+        CHECK(signal_pinned(&info, sid_a, kill_sig, 1) == -ESRCH, "b is not in a's session: refused");
+        usleep(20000);
+        CHECK(alive(b), "b still alive");
+        kill(a, SIGKILL);
+        kill(b, SIGKILL);
+        waitpid(a, NULL, 0);
+        waitpid(b, NULL, 0);
+}
+
+static void test_reused_pid_not_signalled(void) {
+        uint32_t sid;
+        pid_t old = spawn_session_child(&sid);
+        struct proc_info info;
+        CHECK(scan_one(sid, old, &info) == 0, "scan finds the session process");
+
+        /* It dies after the scan; its pid goes to an unrelated process. */
+        kill(old, SIGKILL);
+        waitpid(old, NULL, 0);
+        pid_t newcomer = fork_with_pid(old);
+        CHECK(newcomer == old, "pid %d reused by a process outside the session", (int) old);
+
+        static const int kill_sig[] = { SIGKILL };
+        CHECK(signal_pinned(&info, sid, kill_sig, 1) == -ESRCH, "stale scan entry: nothing signalled");
+        usleep(20000);
+        CHECK(newcomer > 0 && alive(newcomer), "the newcomer is alive");
+
+        /* Same again with the newcomer inside the same session (a sibling
+         * forked it): the start time tells them apart. */
+        if (newcomer > 0) {
+                kill(newcomer, SIGKILL);
+                waitpid(newcomer, NULL, 0);
+        }
+        struct proc_info forged;
+        uint32_t sid2;
+        pid_t live = spawn_session_child(&sid2);
+        CHECK(scan_one(sid2, live, &forged) == 0, "scan a live process");
+        forged.start_ticks += 1;
+        CHECK(signal_pinned(&forged, sid2, kill_sig, 1) == -ESRCH, "start time differs: nothing signalled");
+        usleep(20000);
+        CHECK(alive(live), "still alive");
+        kill(live, SIGKILL);
+        waitpid(live, NULL, 0);
+}
+
+int main(void) {
+        if (geteuid() != 0) {
+                CHECK(false, "these tests need root (audit sessions, ns_last_pid)");
+                return tap_done();
+        }
+        test_signal_reaches_the_session_process();
+        test_wrong_session_not_signalled();
+        test_reused_pid_not_signalled();
+        return tap_done();
+}
