@@ -2,8 +2,15 @@
 
 _logoff_sessions()
 {
-    # Names and IDs from the listing; the first line is the header.
-    logoff --list 2>/dev/null | awk 'NR > 1 { sub(/^[> ]/, ""); if (NF >= 5) print $1; print $(NF >= 6 ? NF-3 : NF-2) }'
+    # Names and IDs from the listing, cut at the header's columns (names and
+    # devices may be empty, so fields cannot be counted).
+    logoff --list 2>/dev/null | awk '
+        NR == 1 { u = index($0, "USERNAME"); i = index($0, " ID") + 3; next }
+        {
+            name = substr($0, 2, u - 2); gsub(/ /, "", name)
+            if (name != "") print name
+            n = split(substr($0, u, i - u), f, " "); print f[n]
+        }'
 }
 
 _logoff()

@@ -195,8 +195,11 @@ static bool all_stopped_or_gone(uint32_t sid, size_t *ret_pending) {
         size_t n = 0, pending = 0;
         if (proc_scan(sid, 0, &procs, &n) < 0)
                 return false;
+        /* A process in uninterruptible sleep stops only when it wakes up;
+         * it cannot fork meanwhile, and the SIGKILL rounds catch whatever it
+         * does after. */
         for (size_t i = 0; i < n; i++)
-                if (is_live(&procs[i]) && procs[i].state != 'T' && procs[i].state != 't')
+                if (is_live(&procs[i]) && !strchr("Tt D", procs[i].state))
                         pending++;
         free(procs);
         *ret_pending = pending;

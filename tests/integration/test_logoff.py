@@ -281,3 +281,34 @@ def test_shared_cgroup_is_not_killed_whole(mksession):
         bystander.wait()
         H.wait_until(lambda: not (cg / "cgroup.procs").read_text().split(), 10, what="cgroup empty")
         cg.rmdir()
+
+
+def test_uninterruptible_process_reported_not_waited_on(mksession):
+    # A task frozen by the v1 freezer sleeps uninterruptibly (state D) and
+    # not even SIGKILL ends it until it is thawed.
+    freezer = Path("/sys/fs/cgroup/freezer")
+    assert (freezer / "tasks").exists(), "the cgroup v1 freezer must be mounted"
+    cg = freezer / f"logoff-test-{os.getpid()}"
+    cg.mkdir()
+    s = mksession("sh", "-c", "sleep 100000 & exec sleep 100001", user=USER1, opts=["-R"])
+    try:
+        H.wait_until(lambda: len(s.pids()) == 3, 10, what="session started")
+        stuck = [p for p in s.pids() if H.proc_cmdline(p) == "sleep 100000"][0]
+        (cg / "tasks").write_text(str(stuck))
+        (cg / "freezer.state").write_text("FROZEN")
+        H.wait_until(lambda: H.proc_state(stuck) == "D", 5, what="the frozen task in state D")
+        t0 = time.monotonic()
+        cp = run_logoff(str(s.sid), "/v", "--timeout=0.5")
+        took = time.monotonic() - t0
+        assert cp.returncode == 6, cp.stderr
+        assert f"session {s.sid}: 1 processes survived" in cp.stderr
+        assert f"survivor: pid {stuck} (sleep), uid {H.proc_uid(stuck)}, state D" in cp.stderr
+        assert "uninterruptible sleep" in cp.stderr
+        assert took < 10, took
+        assert s.pids() == [stuck]  # everything else is gone
+        # The utmp entry stays: the session is not over while a process lives.
+        assert [r.type for r in H.read_utmp() if r.pid == s.leader] == [H.USER_PROCESS]
+    finally:
+        (cg / "freezer.state").write_text("THAWED")
+        H.kill_session(s.sid)
+        cg.rmdir()

@@ -1,0 +1,53 @@
+"""What meson install puts in place: the binary, logoff(1), bash completion."""
+
+import os
+import subprocess
+from pathlib import Path
+
+from conftest import BUILD, LOGOFF, USER1
+
+SOURCE = Path(__file__).resolve().parents[2]
+
+
+def test_meson_install(tmp_path):
+    cp = subprocess.run(["meson", "install", "-C", str(BUILD), "--destdir", str(tmp_path), "--no-rebuild"],
+                        capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    installed = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert any(p.endswith("/bin/logoff") for p in installed), installed
+    assert any(p.endswith("/man/man1/logoff.1") for p in installed), installed
+    assert any(p.endswith("/bash-completion/completions/logoff") for p in installed), installed
+
+
+def test_man_page_has_examples_and_exit_status():
+    man = (SOURCE / "man" / "logoff.1").read_text()
+    for section in (".SH SYNOPSIS", ".SH OPTIONS", ".SH EXIT STATUS", ".SH EXAMPLES", ".SH SEE ALSO"):
+        assert section in man
+    for code in range(8):
+        assert f".B {code}\n" in man
+
+
+def complete(words, env=None):
+    script = (f"source {SOURCE}/completion/logoff.bash; COMP_WORDS=({words}); "
+              "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _logoff; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    e = dict(os.environ, PATH=f"{os.path.dirname(LOGOFF)}:{os.environ['PATH']}")
+    cp = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, env=e)
+    assert cp.returncode == 0, cp.stderr
+    return cp.stdout.split()
+
+
+def test_completion_of_switches():
+    assert "--server=" in complete("logoff --se")
+    assert complete("logoff /v") == ["/v"]
+
+
+def test_completion_of_sessions(mksession):
+    s = mksession("sleep", "100000", user=USER1)
+    assert s.tty in complete("logoff pts/")
+    assert str(s.sid) in complete(f"logoff {str(s.sid)[:1]}")
+
+
+def test_completion_of_a_session_without_name(mksession):
+    s = mksession("sleep", "100000", user=USER1, opts=["-N", "-U", "-H", "192.0.2.3"])
+    words = complete("logoff ''")
+    assert str(s.sid) in words and USER1 not in words
