@@ -143,22 +143,34 @@ static int run_remote(const struct options *o) {
         return r;
 }
 
-static int run_list(const struct options *o) {
-        struct session_list l;
-        int r = sessions_discover(&l);
+/* parse -> discover -> select.  Returns an exit status; on EXIT_OK *l
+ * holds the sessions and *ret the one named (NULL if none was and
+ * any_is_fine). */
+static int discover_and_select(const struct options *o, bool any_is_fine, struct session_list *l,
+                               const struct session **ret) {
+        int r = sessions_discover(l);
         if (r < 0) {
                 fprintf(stderr, _("%s: cannot read the sessions of this host: %s\n"), program, strerror(-r));
                 return EXIT_FAILURE_GENERIC;
         }
-        const struct session *only = NULL;
-        if (o->target) {
-                r = select_session(&l, o, &only);
-                if (r < 0) {
-                        int code = report_select_error(r, o, &l);
-                        session_list_done(&l);
-                        return code;
-                }
+        *ret = NULL;
+        if (!o->target && any_is_fine)
+                return EXIT_OK;
+        r = select_session(l, o, ret);
+        if (r < 0) {
+                int code = report_select_error(r, o, l);
+                session_list_done(l);
+                return code;
         }
+        return EXIT_OK;
+}
+
+static int run_list(const struct options *o) {
+        struct session_list l;
+        const struct session *only;
+        int r = discover_and_select(o, true, &l, &only);
+        if (r != EXIT_OK)
+                return r;
         r = o->json ? output_sessions_json(stdout, &l, only) : output_sessions_table(stdout, &l, only);
         session_list_done(&l);
         if (r < 0 || fflush(stdout) != 0) {
@@ -315,18 +327,10 @@ static int end_session(const struct options *o, const struct session *s, const s
 
 static int run_logoff(const struct options *o) {
         struct session_list l;
-        int r = sessions_discover(&l);
-        if (r < 0) {
-                fprintf(stderr, _("%s: cannot read the sessions of this host: %s\n"), program, strerror(-r));
-                return EXIT_FAILURE_GENERIC;
-        }
-        const struct session *s = NULL;
-        r = select_session(&l, o, &s);
-        if (r < 0) {
-                int code = report_select_error(r, o, &l);
-                session_list_done(&l);
-                return code;
-        }
+        const struct session *s;
+        int r = discover_and_select(o, false, &l, &s);
+        if (r != EXIT_OK)
+                return r;
 
         struct caller caller;
         r = caller_identify(&caller);

@@ -59,26 +59,30 @@ static int parse_status_uids(const char *buf, struct proc_info *p) {
         return 0;
 }
 
+/* What tells one process from another: its session and its start time. */
+static int read_identity(int procdir_fd, struct proc_info *p) {
+        int r = read_u32_at(procdir_fd, "sessionid", &p->session_id);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *stat = NULL;
+        r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
+        if (r < 0)
+                return r;
+        return parse_stat(stat, p);
+}
+
 int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret) {
         struct proc_info p = { .pid = pid, .loginuid = LOGINUID_UNSET };
         uint32_t v;
         int r;
 
-        r = read_u32_at(procdir_fd, "sessionid", &p.session_id);
+        r = read_identity(procdir_fd, &p);
         if (r < 0)
                 return r;
         r = read_u32_at(procdir_fd, "loginuid", &v);
         if (r < 0)
                 return r;
         p.loginuid = (uid_t) v;
-
-        _cleanup_free_ char *stat = NULL;
-        r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
-        if (r < 0)
-                return r;
-        r = parse_stat(stat, &p);
-        if (r < 0)
-                return r;
 
         if (flags & PROC_SCAN_UIDS) {
                 _cleanup_free_ char *status = NULL;
@@ -223,14 +227,7 @@ uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
 
 int proc_identity_at(int procdir_fd, uint32_t *ret_session_id, uint64_t *ret_start_ticks, char *ret_state) {
         struct proc_info p = { 0 };
-        int r = read_u32_at(procdir_fd, "sessionid", &p.session_id);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *stat = NULL;
-        r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
-        if (r < 0)
-                return r;
-        r = parse_stat(stat, &p);
+        int r = read_identity(procdir_fd, &p);
         if (r < 0)
                 return r;
         *ret_session_id = p.session_id;

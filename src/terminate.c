@@ -273,54 +273,59 @@ static int cgroup_only_session(const char *dir, uint32_t sid, unsigned depth) {
         return r;
 }
 
+static void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
 int session_own_cgroup(uint32_t sid, const struct proc_info *procs, size_t n, char **ret_path) {
-        _cleanup_free_ char *mount = NULL, *common = NULL;
+        _cleanup_free_ char *mount = NULL, *dir = NULL;
         int r = cgroup2_mount(&mount);
         if (r < 0)
                 return r;
 
-        /* The session's cgroup is the shortest one its processes are in;
-         * every other one must lie below it. */
+        char **paths = calloc(n ? n : 1, sizeof(char *));
+        if (!paths)
+                return -ENOMEM;
+        size_t n_paths = 0;
+        const char *common = NULL;
         for (size_t i = 0; i < n; i++) {
                 if (!is_live(&procs[i]))
                         continue;
-                _cleanup_free_ char *path = NULL;
-                r = proc_cgroup_path(procs[i].pid, &path);
+                r = proc_cgroup_path(procs[i].pid, &paths[n_paths]);
                 if (r == -ESRCH)
                         continue;
                 if (r < 0)
-                        return r;
-                if (!common || strlen(path) < strlen(common)) {
-                        free(common);
-                        common = TAKE_PTR(path);
-                }
-        }
-        if (!common || streq(common, "/"))
-                return -ENOENT;
-        for (size_t i = 0; i < n; i++) {
-                if (!is_live(&procs[i]))
-                        continue;
-                _cleanup_free_ char *path = NULL;
-                r = proc_cgroup_path(procs[i].pid, &path);
-                if (r == -ESRCH)
-                        continue;
-                if (r < 0)
-                        return r;
-                size_t len = strlen(common);
-                if (strncmp(path, common, len) != 0 || (path[len] != '\0' && path[len] != '/'))
-                        return -ENOENT;
+                        goto out;
+                if (!common || strlen(paths[n_paths]) < strlen(common))
+                        common = paths[n_paths];
+                n_paths++;
         }
 
-        _cleanup_free_ char *dir = NULL;
-        if (asprintf(&dir, "%s%s", mount, common) < 0)
-                return -ENOMEM;
+        /* The session's cgroup is the shortest one its processes are in;
+         * every other one must lie below it. */
+        r = -ENOENT;
+        if (!common || streq(common, "/"))
+                goto out;
+        size_t len = strlen(common);
+        for (size_t i = 0; i < n_paths; i++)
+                if (strncmp(paths[i], common, len) != 0 || (paths[i][len] != '\0' && paths[i][len] != '/'))
+                        goto out;
+
+        if (asprintf(&dir, "%s%s", mount, common) < 0) {
+                dir = NULL;
+                r = -ENOMEM;
+                goto out;
+        }
         r = cgroup_only_session(dir, sid, 0);
         if (r == -EEXIST)
-                return -ENOENT; /* shared with processes of other sessions */
-        if (r < 0)
-                return r;
-        *ret_path = TAKE_PTR(dir);
-        return 0;
+                r = -ENOENT; /* shared with processes of other sessions */
+        if (r == 0)
+                *ret_path = TAKE_PTR(dir);
+out:
+        strv_free(paths, n_paths);
+        return r;
 }
 
 static int write_cgroup_file(const char *dir, const char *file, const char *value) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "output.h"
 #include "procscan.h"
+#include "session-child.h"
 #include "select.h"
 #include "session.h"
 #include "tap.h"
@@ -128,27 +129,9 @@ static void test_discover_real_session(void) {
                 CHECK(false, "this test needs root (it creates an audit session)");
                 return;
         }
-        int ready[2];
-        CHECK(pipe(ready) == 0, "pipe");
-        pid_t child = fork();
-        if (child == 0) {
-                close(ready[0]);
-                int fd = open("/proc/self/loginuid", O_WRONLY);
-                if (fd < 0 || write(fd, "0", 1) != 1)
-                        _exit(1);
-                close(fd);
-                uint32_t sid = AUDIT_SESSION_UNSET;
-                proc_session_id(getpid(), &sid);
-                if (write(ready[1], &sid, sizeof(sid)) != (ssize_t) sizeof(sid))
-                        _exit(1);
-                pause();
-                _exit(0);
-        }
-        close(ready[1]);
-        uint32_t sid = AUDIT_SESSION_UNSET;
-        CHECK(read(ready[0], &sid, sizeof(sid)) == (ssize_t) sizeof(sid) && sid != AUDIT_SESSION_UNSET,
-              "child got an audit session");
-        close(ready[0]);
+        uint32_t sid;
+        pid_t child = spawn_session_child(&sid);
+        CHECK(child > 0 && sid != AUDIT_SESSION_UNSET, "child got an audit session");
 
         struct session_list l;
         CHECK(sessions_discover(&l) == 0, "discover");
