@@ -228,7 +228,7 @@ static int dry_run(const struct options *o, const struct session *s) {
                printable_or_dash(s->user, &b2));
         size_t shown = 0;
         for (size_t i = 0; i < n; i++) {
-                if (procs[i].state == 'Z' || procs[i].pid == getpid())
+                if (!proc_is_alive(&procs[i]) || procs[i].pid == getpid())
                         continue;
                 _cleanup_free_ char *b = NULL;
                 printf(_("  would end pid %d (%s), uid %u\n"), (int) procs[i].pid, printable_or_dash(procs[i].comm, &b),

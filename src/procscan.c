@@ -31,13 +31,15 @@ static int parse_stat(const char *buf, struct proc_info *p) {
 
         char state;
         int ppid, tty_nr;
+        long threads;
         unsigned long long start;
         /* Fields 3..22 of proc(5). */
         if (sscanf(close + 1,
-                   " %c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                   &state, &ppid, &tty_nr, &start) != 4)
+                   " %c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld %*d %llu",
+                   &state, &ppid, &tty_nr, &threads, &start) != 5)
                 return -EINVAL;
         p->state = state;
+        p->threads = threads > 0 ? (unsigned) threads : 0;
         p->ppid = ppid;
         /* tty_nr packs the device number the way new_encode_dev() does. */
         unsigned int t = (unsigned int) tty_nr;

@@ -16,6 +16,7 @@ struct proc_info {
         uid_t loginuid;
         uid_t ruid, euid, suid; /* only with PROC_SCAN_UIDS */
         char state;           /* R S D Z T ... from /proc/PID/stat */
+        unsigned threads;
         dev_t tty;            /* 0: none */
         uint64_t start_ticks; /* clock ticks after boot */
         char comm[32];
@@ -41,6 +42,14 @@ int proc_session_id(pid_t pid, uint32_t *ret);
 
 /* The value of NAME in /proc/PID/environ (needs ptrace access: usually root). */
 int proc_getenv(pid_t pid, const char *name, char **ret);
+
+/* Not a zombie.  A process whose main thread exited while others run on
+ * shows state Z too, with more than one thread: that one is alive. */
+static inline bool proc_is_alive(const struct proc_info *p) {
+        if (p->state == 'X')
+                return false;
+        return p->state != 'Z' || p->threads > 1;
+}
 
 /* Converts a process start time to CLOCK_REALTIME microseconds. */
 uint64_t proc_start_realtime_usec(uint64_t start_ticks);

@@ -155,7 +155,7 @@ static const struct utmp_login *find_login(const struct utmp_login *logins, size
         uint64_t best_start = UINT64_MAX;
         for (size_t i = 0; i < n_logins; i++)
                 for (size_t j = 0; j < n_procs; j++) {
-                        if (procs[j].pid != logins[i].pid || procs[j].state == 'Z')
+                        if (procs[j].pid != logins[i].pid || !proc_is_alive(&procs[j]))
                                 continue;
                         uint64_t started = proc_start_realtime_usec(procs[j].start_ticks);
                         if (logins[i].login_usec + 2000000u < started)
@@ -175,7 +175,7 @@ static const struct utmp_login *find_login(const struct utmp_login *logins, size
 static int fill_from_environment(struct session *s, const struct proc_info *procs, size_t n) {
         const size_t max_tries = 64;
         for (size_t i = 0; i < n && i < max_tries && (!s->name || !s->remote_host); i++) {
-                if (procs[i].state == 'Z')
+                if (!proc_is_alive(&procs[i]))
                         continue;
                 _cleanup_free_ char *display = NULL, *ssh = NULL;
                 if (!s->name && proc_getenv(procs[i].pid, "DISPLAY", &display) == 0 && display[0] == ':') {
@@ -220,7 +220,7 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
          * session unless utmp names another. */
         const struct proc_info *leader = NULL;
         for (size_t i = 0; i < n; i++) {
-                if (procs[i].state != 'Z') {
+                if (proc_is_alive(&procs[i])) {
                         s->processes++;
                         if (!leader)
                                 leader = &procs[i];
@@ -253,7 +253,7 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
         }
 
         for (size_t i = 0; i < n && !s->tty; i++)
-                if (procs[i].tty && procs[i].state != 'Z')
+                if (procs[i].tty && proc_is_alive(&procs[i]))
                         s->tty = procs[i].tty;
         if (!s->name && s->tty) {
                 r = tty_name_from_dev(s->tty, &s->name);

@@ -111,7 +111,7 @@ static void sleep_usec(uint64_t usec) {
 }
 
 static bool is_live(const struct proc_info *p) {
-        return p->state != 'Z' && p->state != 'X' && p->pid != getpid();
+        return proc_is_alive(p) && p->pid != getpid();
 }
 
 static int remember_denied(struct terminate_report *rep, const struct proc_info *p) {
@@ -197,9 +197,10 @@ static bool all_stopped_or_gone(uint32_t sid, size_t *ret_pending) {
                 return false;
         /* A process in uninterruptible sleep stops only when it wakes up;
          * it cannot fork meanwhile, and the SIGKILL rounds catch whatever it
-         * does after. */
+         * does after.  One whose main thread exited shows Z whatever its
+         * other threads do: the stop was sent, its state cannot tell more. */
         for (size_t i = 0; i < n; i++)
-                if (is_live(&procs[i]) && !strchr("Tt D", procs[i].state))
+                if (is_live(&procs[i]) && !strchr("TtDZ", procs[i].state))
                         pending++;
         free(procs);
         *ret_pending = pending;

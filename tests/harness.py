@@ -167,9 +167,16 @@ def proc_state(pid: int) -> Optional[str]:
 
 
 def proc_alive(pid: int) -> bool:
-    """True if the process exists and is not a zombie (or dead, state X)."""
-    st = proc_state(pid)
-    return st is not None and st not in ("Z", "X", "x")
+    """True if the process exists and is not a zombie (or dead, state X).
+
+    A process whose main thread exited while other threads run shows state
+    Z too, with more than one thread: that one is alive."""
+    f = _stat_fields(pid)
+    if not f:
+        return False
+    if f[0] in ("X", "x"):
+        return False
+    return f[0] != "Z" or int(f[17]) > 1
 
 
 def proc_ppid(pid: int) -> Optional[int]:

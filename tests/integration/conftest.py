@@ -24,6 +24,7 @@ import harness as H  # noqa: E402
 BUILD = Path(os.environ.get("LOGOFF_BUILD", TESTS.parent / "build"))
 LOGOFF = str(BUILD / "logoff")
 MKSESSION = str(BUILD / "tests" / "mksession")
+LONELY_THREAD = str(BUILD / "tests" / "lonely-thread")
 
 USER1, USER2 = "lotest1", "lotest2"
 

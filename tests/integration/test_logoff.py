@@ -312,3 +312,18 @@ def test_uninterruptible_process_reported_not_waited_on(mksession):
         (cg / "freezer.state").write_text("THAWED")
         H.kill_session(s.sid)
         cg.rmdir()
+
+
+def test_process_whose_main_thread_exited_is_not_a_zombie(mksession):
+    # /proc says "Z" for a process whose main thread exited while another
+    # runs: it must be ended like any other, not skipped as a zombie.
+    from conftest import LONELY_THREAD
+    for mode in ("plain", "ignore"):
+        s = mksession(LONELY_THREAD, mode, user=USER1, opts=["-R"])
+        H.wait_until(lambda: any(H.proc_state(p) == "Z" for p in H._all_pids()
+                                 if H.proc_sessionid(p) == s.sid), 10, what="the main thread to exit")
+        threaded = [p for p in H._all_pids() if H.proc_sessionid(p) == s.sid and H.proc_state(p) == "Z"]
+        cp = run_logoff(str(s.sid), "/v", "--timeout=0.3")
+        assert cp.returncode == 0, cp.stderr
+        assert "survived" not in cp.stderr
+        assert not [p for p in threaded if H.proc_alive(p)], f"threaded process still alive ({mode})"

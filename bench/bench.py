@@ -1,0 +1,836 @@
+#!/usr/bin/python3
+"""Benchmark: how fast and how completely does ``logoff`` end a login session?
+
+Compares, in one run and on fresh sessions of the same shape, ``logoff`` with
+what an administrator would otherwise use: ``pkill -s``, ``pkill -t`` and a
+bare cgroup v2 ``cgroup.kill``.  Run as root after ``ninja -C build``::
+
+    /usr/bin/python3 bench/bench.py [--reps 5] [--sizes 1000,10000] [--json FILE]
+
+See bench/README.md for what is measured and how to read the numbers.
+Standard library only (plus tests/harness.py of this project).
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import platform
+import pwd
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import harness as h  # noqa: E402
+
+# The fork storm.  ALWAYS with the ulimit guard: without it the storm is only
+# bounded by pid_max and takes the machine down.  bash, because dash's
+# `ulimit` has no -u.  `|| exit 99` makes a failed guard end the session
+# instead of storming unbounded.
+STORM_CAP = 2000
+STORM_SCRIPT = (f"ulimit -u {STORM_CAP} || exit 99; trap '' HUP TERM; "
+                "storm() { while :; do storm & done; }; storm 2>/dev/null")
+
+CGROUP_PREFIX = "logoff-bench-"
+
+METHODS = {
+    # key: (label, description)
+    "logoff-t0": ("logoff --timeout=0", "logoff SID --timeout=0 /v (no grace: straight to stop/kill)"),
+    "logoff": ("logoff (grace 5 s)", "logoff SID /v (default grace period)"),
+    "pkill-s": ("pkill -KILL -s", "pkill -KILL -s <POSIX session id of the session's shell>"),
+    "pkill-t": ("pkill -KILL -t", "pkill -KILL -t pts/N"),
+    "cgroup.kill": ("cgroup.kill", "processes moved to a fresh cgroup beforehand (untimed); "
+                                   "timed: write 1 to cgroup.kill until cgroup.events says populated 0"),
+    "logoff-cg": ("logoff -t0, own cgroup", "extra: logoff SID --timeout=0 /v on a session moved to a cgroup "
+                                            "of its own beforehand (as logind would), so logoff takes its "
+                                            "cgroup.freeze + cgroup.kill path"),
+}
+DEFAULT_METHODS = ["logoff-t0", "logoff", "pkill-s", "pkill-t", "cgroup.kill", "logoff-cg"]
+CGROUP_METHODS = {"cgroup.kill", "logoff-cg"}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Small /proc helpers (harness.py has the session-level ones)
+# ---------------------------------------------------------------------------
+
+def stat_fields(pid: int) -> Optional[List[str]]:
+    """/proc/PID/stat fields after the comm: [state, ppid, pgrp, session, tty_nr, ...]."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    r = data.rfind(")")
+    return data[r + 2:].split() if r >= 0 else None
+
+
+def posix_sid(pid: int) -> Optional[int]:
+    f = stat_fields(pid)
+    return int(f[3]) if f else None
+
+
+def user_pids(uid: int, include_zombies: bool = True) -> List[int]:
+    """Every process owned by uid (zombies included unless asked otherwise)."""
+    out = []
+    for n in os.listdir("/proc"):
+        if not n.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{n}").st_uid != uid:
+                continue
+        except OSError:
+            continue
+        if include_zombies or h.proc_alive(int(n)):
+            out.append(int(n))
+    return out
+
+
+def describe(pid: int, shell_pid: int) -> Dict:
+    f = stat_fields(pid)
+    d = {"pid": pid, "comm": h.proc_comm(pid), "uid": h.proc_uid(pid)}
+    if f:
+        d.update(state=f[0], ppid=int(f[1]), pgrp=int(f[2]), posix_sid=int(f[3]), tty_nr=int(f[4]))
+        if d["uid"] == 0:
+            kind = "root (leader)"
+        elif int(f[4]) == 0:
+            kind = "no tty, own POSIX session" if int(f[3]) != shell_pid else "no tty"
+        else:
+            kind = "on the pty"
+        d["kind"] = kind
+    return d
+
+
+def loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def nprocs() -> int:
+    return sum(1 for n in os.listdir("/proc") if n.isdigit())
+
+
+# ---------------------------------------------------------------------------
+# cgroup v2
+# ---------------------------------------------------------------------------
+
+def cgroup2_mount() -> str:
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, sep, right = line.partition(" - ")
+            if sep and right.startswith("cgroup2 "):
+                return left.split()[4]
+    raise BenchError("no cgroup2 mount found in /proc/self/mountinfo")
+
+
+def cg_read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def cg_write(path: str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def cg_populated(d: str) -> bool:
+    return "populated 1" in cg_read(os.path.join(d, "cgroup.events"))
+
+
+def proc_cgroup(pid: int) -> Optional[str]:
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            for line in f:
+                if line.startswith("0::"):
+                    return line[3:].rstrip("\n")
+    except OSError:
+        return None
+    return None
+
+
+def cg_move_session(sid: int, cgdir: str, rel: str, max_passes: int = 50) -> int:
+    """Move every live process of audit session sid into cgdir; a few passes,
+    since a forking process may have a child on the way.  Returns the passes
+    needed; raises if the session does not settle into the cgroup."""
+    procs = os.path.join(cgdir, "cgroup.procs")
+    fd = os.open(procs, os.O_WRONLY)
+    try:
+        for n in range(1, max_passes + 1):
+            moved = 0
+            for pid in h.session_pids(sid):
+                if proc_cgroup(pid) == rel:
+                    continue
+                try:
+                    os.write(fd, str(pid).encode())
+                    moved += 1
+                except OSError as e:
+                    if e.errno not in (errno.ESRCH, errno.ENOENT):
+                        raise
+            if moved == 0:
+                return n
+    finally:
+        os.close(fd)
+    raise BenchError(f"session {sid} kept escaping {cgdir} after {max_passes} passes")
+
+
+def cg_remove(d: str, timeout: float = 10.0) -> None:
+    """Kill whatever is left in cgroup d and remove it (bounded)."""
+    if not os.path.isdir(d):
+        return
+    for sub in sorted((e.path for e in os.scandir(d) if e.is_dir()), reverse=True):
+        cg_remove(sub, timeout)
+    try:
+        if cg_populated(d):
+            cg_write(os.path.join(d, "cgroup.kill"), "1")
+            h.wait_until(lambda: not cg_populated(d), timeout, interval=0.01, what=f"{d} to empty")
+    except (OSError, TimeoutError) as e:
+        log(f"warning: emptying {d}: {e}")
+    try:
+        h.wait_until(lambda: _try_rmdir(d), timeout, interval=0.05, what=f"rmdir {d}")
+    except TimeoutError as e:
+        log(f"warning: {e}")
+
+
+def _try_rmdir(d: str) -> bool:
+    try:
+        os.rmdir(d)
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError as e:
+        if e.errno == errno.EBUSY:
+            return False
+        raise
+
+
+# ---------------------------------------------------------------------------
+# Watching processes die: pidfds in an epoll set
+# ---------------------------------------------------------------------------
+
+class Watch:
+    """pidfds of a session's processes.  A pidfd turns readable the moment its
+    process exits (zombie or not), so exit times are exact to the poll
+    granularity, whatever a /proc scan of 10,000 entries would cost."""
+
+    def __init__(self, sid: int):
+        self.sid = sid
+        self.ep = select.epoll()
+        self.by_fd: Dict[int, int] = {}
+        self.by_pid: Dict[int, int] = {}
+
+    def add(self, pids) -> int:
+        added = 0
+        for pid in pids:
+            if pid in self.by_pid:
+                continue
+            try:
+                fd = os.pidfd_open(pid)
+            except ProcessLookupError:
+                continue
+            # The pidfd pins whatever holds the pid now: make sure it is
+            # still a process of the session (pid reuse).
+            if h.proc_sessionid(pid) != self.sid:
+                os.close(fd)
+                continue
+            self.ep.register(fd, select.EPOLLIN)
+            self.by_fd[fd] = pid
+            self.by_pid[pid] = fd
+            added += 1
+        return added
+
+    def __len__(self):
+        return len(self.by_fd)
+
+    def exited(self, fd: int) -> None:
+        pid = self.by_fd.pop(fd)
+        del self.by_pid[pid]
+        self.ep.unregister(fd)
+        os.close(fd)
+
+    def close(self) -> None:
+        for fd in list(self.by_fd):
+            try:
+                self.ep.unregister(fd)
+            except OSError:
+                pass
+            os.close(fd)
+        self.by_fd.clear()
+        self.by_pid.clear()
+        self.ep.close()
+
+
+# ---------------------------------------------------------------------------
+# The benchmark
+# ---------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.logoff = os.path.abspath(args.logoff)
+        self.mksession = os.path.abspath(args.mksession)
+        self.pkill = shutil.which("pkill") or "/usr/bin/pkill"
+        self.user = None                  # harness.TestUser
+        self.tmp = None
+        self.spawn = None
+        self.cg_mount = None
+        self.cg_base = None
+        self.seq = 0
+        self.sessions: List[Dict] = []    # every session ever made, for cleanup
+        self.results: List[Dict] = []
+        self.notes: List[str] = []
+
+    # -- setup / teardown ------------------------------------------------------
+    def setup(self):
+        if os.geteuid() != 0:
+            raise BenchError("run as root (mksession sets loginuid, cgroup writes, useradd)")
+        for p in (self.logoff, self.mksession):
+            if not os.access(p, os.X_OK):
+                raise BenchError(f"{p} missing: build first (meson setup build && ninja -C build)")
+        self.cg_mount = cgroup2_mount()
+        if not os.path.exists(os.path.join(self.cg_mount, "cgroup.kill")) and \
+                not os.path.isdir(self.cg_mount):
+            raise BenchError(f"no usable cgroup2 hierarchy at {self.cg_mount}")
+        h.ensure_utmp()
+        # One pidfd per process of the biggest session, plus slack.
+        need = max(self.a.sizes + [STORM_CAP]) * 2 + 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < need:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(need, soft), max(need, hard)))
+
+        self.tmp = tempfile.mkdtemp(prefix="logoff-bench-")
+        os.chmod(self.tmp, 0o755)             # the test user must run the spawner
+        self.spawn = os.path.join(self.tmp, "spawn")
+        cc = shutil.which(os.environ.get("CC", "cc"))
+        if not cc:
+            raise BenchError("no C compiler (cc) to build bench/spawn.c")
+        h.run([cc, "-O2", "-Wall", "-o", self.spawn, os.path.join(HERE, "spawn.c")], timeout=120)
+        os.chmod(self.spawn, 0o755)
+
+        self.user = h.create_user(self.a.user)
+        if user_pids(self.user.uid):
+            raise BenchError(f"user {self.a.user} already has processes; "
+                             f"run bench.py --cleanup or pick another --user")
+        self.cg_base = os.path.join(self.cg_mount, f"{CGROUP_PREFIX}{os.getpid()}")
+        os.mkdir(self.cg_base)
+
+    def teardown(self):
+        errors = []
+        if self.user is not None:
+            try:
+                kill_user(self.user.uid, self.user.gid)
+            except Exception as e:             # noqa: BLE001 - keep cleaning up
+                errors.append(f"kill user processes: {e}")
+        for s in self.sessions:
+            try:
+                self.end_session(s)
+            except Exception as e:             # noqa: BLE001
+                errors.append(f"session {s['sid']}: {e}")
+        if self.cg_base:
+            try:
+                cg_remove(self.cg_base)
+            except Exception as e:             # noqa: BLE001
+                errors.append(f"cgroup {self.cg_base}: {e}")
+        if self.user is not None:
+            try:
+                h.wait_until(lambda: not user_pids(self.user.uid), 30, interval=0.1,
+                             what=f"processes of {self.user.name} to be reaped")
+            except TimeoutError as e:
+                errors.append(str(e))
+            fix_stale_utmp(self.user.name)
+            if self.user.created and not self.a.keep_user:
+                if not self.user.remove():
+                    errors.append(f"could not remove user {self.user.name}")
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        for e in errors:
+            log(f"cleanup: {e}")
+
+    # -- sessions --------------------------------------------------------------
+    def new_session(self, argv: List[str]) -> Dict:
+        cp = h.run([self.mksession, "-u", self.user.name, "--", *argv], timeout=30)
+        kv = dict(w.split("=", 1) for w in cp.stdout.split())
+        s = {"sid": int(kv["sid"]), "leader": int(kv["leader"]), "pid": int(kv["pid"]),
+             "tty": kv["tty"], "cgroup": None}
+        self.sessions.append(s)
+        return s
+
+    def end_session(self, s: Dict) -> None:
+        """SIGKILL whatever is left of session s, mark its utmp entry dead,
+        remove its cgroup.  Idempotent."""
+        if s.get("ended"):
+            return
+        try:
+            h.kill_session(s["sid"], timeout=20)
+        except TimeoutError:
+            # A storm that outruns one-by-one SIGKILL: kill(-1) as the user
+            # cannot be outrun, then sweep the root leader again.
+            kill_user(self.user.uid, self.user.gid)
+            h.kill_session(s["sid"], timeout=20)
+        try:
+            h.wait_until(lambda: not h.proc_alive(s["leader"]), 10, what=f"leader {s['leader']} to die")
+        except TimeoutError:
+            pass
+        if any(r.pid == s["leader"] for r in h.utmp_user_entries(self.user.name)):
+            h.utmp_logout(s["leader"])
+        if s["cgroup"]:
+            cg_remove(s["cgroup"])
+        s["ended"] = True
+
+    def wait_calm(self) -> Optional[str]:
+        """Before a run: no process of the test user left, zombies included
+        (PID 1 reaps slowly; thousands of zombies would slow every /proc scan,
+        and they count against the storm's ulimit -u)."""
+        try:
+            h.wait_until(lambda: not user_pids(self.user.uid), self.a.calm_timeout, interval=0.1,
+                         what=f"processes of {self.user.name} to be reaped")
+            return None
+        except TimeoutError:
+            n = len(user_pids(self.user.uid))
+            return f"{n} processes of {self.user.name} still there before the run"
+
+    def build(self, scn: Dict) -> Dict:
+        """A fresh session of the scenario's shape, complete."""
+        if scn["kind"] == "static":
+            n, det = scn["n"], scn["detached"]
+            s = self.new_session([self.spawn, str(n), str(det)])
+            want = n + 1                   # + the root leader
+            try:
+                h.wait_until(lambda: len(h.session_pids(s["sid"])) >= want, self.a.ready_timeout,
+                             interval=0.1, what=f"session {s['sid']} to hold {want} processes")
+            except TimeoutError as e:
+                raise BenchError(f"{e}: has {len(h.session_pids(s['sid']))}") from None
+            time.sleep(0.05)               # anything still forking would show up now
+            got = len(h.session_pids(s["sid"]))
+            if got != want:
+                raise BenchError(f"session {s['sid']} holds {got} processes, expected exactly {want}")
+        else:
+            s = self.new_session(["/bin/bash", "-c", STORM_SCRIPT])
+            want = scn["min"] + 1
+            try:
+                h.wait_until(lambda: len(h.session_pids(s["sid"])) >= want, self.a.ready_timeout,
+                             interval=0.05, what=f"fork storm {s['sid']} to pass {scn['min']} processes")
+            except TimeoutError as e:
+                raise BenchError(f"{e}: has {len(h.session_pids(s['sid']))} (shell exit 99 = the "
+                                 f"ulimit guard failed)") from None
+        s["posix_sid"] = posix_sid(s["pid"])
+        if s["posix_sid"] != s["pid"]:
+            raise BenchError(f"session shell {s['pid']} is not a POSIX session leader")
+        return s
+
+    # -- one measurement -------------------------------------------------------
+    def measure(self, scn: Dict, method: str, rep: int) -> Dict:
+        calm = self.wait_calm()
+        if calm:
+            self.notes.append(f"{scn['name']} / {method} / rep {rep}: {calm}")
+        load = loadavg()
+        s = self.build(scn)
+        rec = {"scenario": scn["name"], "method": method, "rep": rep, "sid": s["sid"],
+               "leader": s["leader"], "shell": s["pid"], "tty": s["tty"], "loadavg_before": load}
+        outf = os.path.join(self.tmp, "out.txt")
+        w = None
+        try:
+            if method in CGROUP_METHODS:
+                self.seq += 1
+                rel_base = self.cg_base[len(self.cg_mount):] or "/"
+                s["cgroup"] = os.path.join(self.cg_base, f"s{self.seq}-{s['sid']}")
+                os.mkdir(s["cgroup"])
+                t = time.monotonic()
+                rec["cg_passes"] = cg_move_session(s["sid"], s["cgroup"],
+                                                   f"{rel_base}/s{self.seq}-{s['sid']}")
+                rec["cg_move_s"] = round(time.monotonic() - t, 4)
+            snap = h.session_pids(s["sid"])
+            rec["n_start"] = len(snap)
+            w = Watch(s["sid"])
+            w.add(snap)
+
+            argv = None
+            if method == "logoff-t0" or method == "logoff-cg":
+                argv = [self.logoff, str(s["sid"]), "--timeout=0", "/v"]
+            elif method == "logoff":
+                argv = [self.logoff, str(s["sid"]), "/v"]
+            elif method == "pkill-s":
+                argv = [self.pkill, "-KILL", "-s", str(s["posix_sid"])]
+            elif method == "pkill-t":
+                argv = [self.pkill, "-KILL", "-t", s["tty"]]
+            rec["argv"] = argv
+
+            out = open(outf, "wb")
+            cmd = None
+            cmdfd = None
+            t_cmd = None
+            timed_out = False
+            t0 = time.monotonic()
+            try:
+                if argv:
+                    cmd = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                           stderr=subprocess.STDOUT)
+                    cmdfd = os.pidfd_open(cmd.pid)
+                    w.ep.register(cmdfd, select.EPOLLIN)
+                else:                       # bare cgroup.kill
+                    cg_write(os.path.join(s["cgroup"], "cgroup.kill"), "1")
+                t_last = t0
+                deadline = t0 + self.a.max_wait
+                while True:
+                    now = time.monotonic()
+                    if now >= deadline:
+                        timed_out = True
+                        break
+                    evs = w.ep.poll(0.001 if cmd is None else 0.004)
+                    now = time.monotonic()
+                    for fd, _ in evs:
+                        if fd == cmdfd:
+                            w.ep.unregister(cmdfd)
+                            t_cmd = now
+                        else:
+                            w.exited(fd)
+                            t_last = now
+                    if cmd is None and t_cmd is None and not cg_populated(s["cgroup"]):
+                        t_cmd = time.monotonic()
+                    if t_cmd is None:
+                        continue
+                    if not len(w):
+                        # Every process we knew of is gone: did anything new
+                        # (a storm's late child) appear meanwhile?
+                        left = h.session_pids(s["sid"])
+                        if not left:
+                            break
+                        w.add(left)
+                    if now - max(t_cmd, t_last) >= self.a.settle:
+                        break            # survivors: nothing has ended for a while
+            finally:
+                if cmd is not None:
+                    if cmd.poll() is None:
+                        cmd.kill()
+                        self.notes.append(f"{scn['name']} / {method} / rep {rep}: command still "
+                                          f"running after {self.a.max_wait:g} s, killed")
+                    try:
+                        cmd.wait(10)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    rec["rc"] = cmd.returncode
+                if cmdfd is not None:
+                    os.close(cmdfd)
+                out.close()
+
+            end = max(t_last, t_cmd if t_cmd is not None else t0)
+            rec["timed_out"] = timed_out
+            rec["time_s"] = round(self.a.max_wait if timed_out else end - t0, 4)
+            rec["cmd_s"] = round(t_cmd - t0, 4) if t_cmd is not None else None
+            rec["last_exit_s"] = round(t_last - t0, 4)
+            surv = h.session_pids(s["sid"])
+            rec["survivors"] = len(surv)
+            kinds: Dict[str, int] = {}
+            detail = []
+            for pid in surv:
+                d = describe(pid, s["pid"])
+                kinds[d.get("kind", "gone")] = kinds.get(d.get("kind", "gone"), 0) + 1
+                if len(detail) < 10:
+                    detail.append(d)
+            rec["survivor_kinds"] = kinds
+            rec["survivor_sample"] = detail
+            rec["utmp_stale_after"] = any(r.pid == s["leader"]
+                                          for r in h.utmp_user_entries(self.user.name)) \
+                and not h.proc_alive(s["leader"])
+            with open(outf, "rb") as f:
+                rec["output"] = f.read()[-3000:].decode(errors="replace")
+        finally:
+            if w is not None:
+                w.close()
+            self.end_session(s)
+        return rec
+
+    def run(self):
+        scns = []
+        for n in self.a.sizes:
+            det = round(n * self.a.detached_pct / 100)
+            scns.append({"name": f"{n} processes", "kind": "static", "n": n, "detached": det,
+                         "title": f"Session of {n:,} processes + root leader: {n - 1 - det:,} plain "
+                                  f"children of the shell on the pty, {det:,} setsid'd (double fork, "
+                                  f"no tty, parent PID 1)"})
+        if not self.a.no_storm:
+            scns.append({"name": "fork storm", "kind": "storm", "min": self.a.storm_min,
+                         "title": f"Fork storm (bash, ulimit -u {STORM_CAP}, SIGHUP/SIGTERM ignored), "
+                                  f"measured once past {self.a.storm_min:,} processes"})
+        self.scenarios = scns
+        for scn in scns:
+            log(f"== {scn['title']}")
+            log(f"   load average {loadavg()}, {nprocs()} processes on the host")
+            for rep in range(1, self.a.reps + 1):
+                for m in self.a.methods:
+                    rec = self.measure(scn, m, rep)
+                    self.results.append(rec)
+                    log(f"   rep {rep} {METHODS[m][0]:<24} {rec['time_s']:8.3f} s  "
+                        f"start {rec['n_start']:>6}  survivors {rec['survivors']:>5}"
+                        f"{'  rc=' + str(rec['rc']) if 'rc' in rec else ''}"
+                        f"{'  TIMEOUT' if rec['timed_out'] else ''}")
+
+
+def kill_user(uid: int, gid: int) -> None:
+    """kill(-1, SIGKILL) as the test user: one syscall that walks the task list
+    under its lock, so no fork can outrun it (the classic fork-bomb cure)."""
+    for _ in range(5):
+        if not user_pids(uid, include_zombies=False):
+            return
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        time.sleep(0.1)
+
+
+def fix_stale_utmp(user: str) -> None:
+    for r in h.utmp_user_entries(user):
+        if not h.proc_alive(r.pid):
+            h.utmp_logout(r.pid)
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+def machine_facts() -> Dict:
+    facts = {"nproc": os.cpu_count(), "kernel": platform.release(),
+             "os": "", "loadavg": loadavg(), "host_processes": nprocs()}
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    facts["os"] = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            facts["mem_total"] = f.readline().split(None, 1)[1].strip()
+    except OSError:
+        pass
+    try:
+        facts["logoff_commit"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                                capture_output=True, text=True,
+                                                timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    try:
+        facts["pkill"] = subprocess.run(["pkill", "-V"], capture_output=True, text=True,
+                                        timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return facts
+
+
+def report(bench: Bench) -> str:
+    lines = []
+    for scn in getattr(bench, "scenarios", []):
+        recs = [r for r in bench.results if r["scenario"] == scn["name"]]
+        if not recs:
+            continue
+        lines.append("")
+        lines.append(scn["title"])
+        starts = [r["n_start"] for r in recs]
+        lines.append(f"  processes at the start of timing (leader included): median "
+                     f"{statistics.median(starts):g}, range {min(starts)}-{max(starts)}; "
+                     f"{len(recs) // max(len(bench.a.methods), 1)} reps")
+        med = {}
+        for m in bench.a.methods:
+            ts = [r["time_s"] for r in recs if r["method"] == m]
+            if ts:
+                med[m] = statistics.median(ts)
+        hdr = (f"  {'method':<24} {'median s':>9} {'min s':>8} {'x cgroup.kill':>14} "
+               f"{'x pkill -s':>11} {'survivors':>10}")
+        lines.append(hdr)
+        lines.append("  " + "-" * (len(hdr) - 2))
+        for m in bench.a.methods:
+            rs = [r for r in recs if r["method"] == m]
+            if not rs:
+                continue
+            ts = [r["time_s"] for r in rs]
+            sv = statistics.median([r["survivors"] for r in rs])
+
+            def ratio(ref):
+                return f"{med[m] / med[ref]:.2f}" if ref in med and med[ref] > 0 else "-"
+            flag = " (timeouts)" if any(r["timed_out"] for r in rs) else ""
+            lines.append(f"  {METHODS[m][0]:<24} {med[m]:>9.3f} {min(ts):>8.3f} "
+                         f"{ratio('cgroup.kill'):>14} {ratio('pkill-s'):>11} {sv:>10g}{flag}")
+    return "\n".join(lines)
+
+
+def anomalies(bench: Bench) -> List[str]:
+    out = list(bench.notes)
+    for r in bench.results:
+        tag = f"{r['scenario']} / {METHODS[r['method']][0]} / rep {r['rep']}"
+        if r["method"].startswith("logoff") or r["method"] == "cgroup.kill":
+            if r["survivors"]:
+                out.append(f"{tag}: {r['survivors']} survivors {r['survivor_kinds']} "
+                           f"e.g. {r['survivor_sample'][:3]}")
+        if r["method"].startswith("logoff"):
+            if r.get("rc") not in (0, None):
+                out.append(f"{tag}: logoff exit status {r.get('rc')}: "
+                           f"{r['output'].strip().splitlines()[-3:]}")
+            if r.get("utmp_stale_after"):
+                out.append(f"{tag}: utmp entry of the leader still USER_PROCESS after logoff")
+        if r["timed_out"]:
+            out.append(f"{tag}: hit the {bench.a.max_wait:g} s limit")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Benchmark logoff against pkill and cgroup.kill "
+                                            "on real login sessions (run as root).")
+    p.add_argument("--reps", type=int, default=5, help="repetitions per scenario and method (5)")
+    p.add_argument("--sizes", default="1000,10000",
+                   help="session sizes in processes, comma-separated (1000,10000)")
+    p.add_argument("--detached-pct", type=float, default=10.0,
+                   help="percent of the processes started with setsid (10)")
+    p.add_argument("--no-storm", action="store_true", help="skip the fork-storm scenario")
+    p.add_argument("--storm-min", type=int, default=1000,
+                   help="start timing once the storm has this many processes (1000)")
+    p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                   help=f"comma-separated subset of {','.join(METHODS)}")
+    p.add_argument("--max-wait", type=float, default=30.0,
+                   help="give up waiting for a session to end after this many seconds (30)")
+    p.add_argument("--settle", type=float, default=2.0,
+                   help="after the command is done, stop waiting once no process has ended "
+                        "for this long; what is left are survivors (2)")
+    p.add_argument("--ready-timeout", type=float, default=60.0,
+                   help="bound on building one session (60)")
+    p.add_argument("--calm-timeout", type=float, default=30.0,
+                   help="bound on waiting for the previous run's zombies to be reaped (30)")
+    p.add_argument("--user", default="lobench", help="test user, created if missing (lobench)")
+    p.add_argument("--keep-user", action="store_true", help="do not remove a user this run created")
+    p.add_argument("--logoff", default=os.path.join(ROOT, "build", "logoff"))
+    p.add_argument("--mksession", default=os.path.join(ROOT, "build", "tests", "mksession"))
+    p.add_argument("--json", metavar="FILE", help="save machine facts and raw results here")
+    p.add_argument("--cleanup", action="store_true",
+                   help="only clean up after an interrupted run (kill the test user's processes, "
+                        "remove logoff-bench-* cgroups and stale utmp entries, delete the user)")
+    a = p.parse_args(argv)
+    try:
+        a.sizes = [int(x) for x in a.sizes.split(",") if x.strip()]
+    except ValueError:
+        p.error("--sizes wants numbers like 1000,10000")
+    if any(n < 2 or n > 20000 for n in a.sizes):
+        p.error("--sizes: each between 2 and 20000")
+    a.methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    bad = [m for m in a.methods if m not in METHODS]
+    if bad or not a.methods:
+        p.error(f"--methods: unknown {bad}; choose from {','.join(METHODS)}")
+    if a.reps < 1 or a.reps > 100:
+        p.error("--reps: 1..100")
+    if not 0 < a.max_wait <= 600 or not 0 < a.settle <= 60:
+        p.error("--max-wait 0..600, --settle 0..60")
+    if not 10 <= a.storm_min <= STORM_CAP - 100:
+        p.error(f"--storm-min: 10..{STORM_CAP - 100}")
+    return a
+
+
+def cleanup_only(a) -> int:
+    try:
+        pw = pwd.getpwnam(a.user)
+    except KeyError:
+        pw = None
+    if pw:
+        kill_user(pw.pw_uid, pw.pw_gid)
+    mount = cgroup2_mount()
+    for e in os.scandir(mount):
+        if e.is_dir() and e.name.startswith(CGROUP_PREFIX):
+            cg_remove(e.path)
+    if pw:
+        try:
+            h.wait_until(lambda: not user_pids(pw.pw_uid), 30, interval=0.1, what="reaping")
+        except TimeoutError as e:
+            log(str(e))
+        fix_stale_utmp(a.user)
+        h.run(["userdel", "-r", a.user], check=False, timeout=30)
+    log("cleaned up")
+    return 0
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    if a.cleanup:
+        return cleanup_only(a)
+
+    # SIGTERM/SIGHUP must unwind through the finally blocks like Ctrl-C does.
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, _raise)
+    signal.signal(signal.SIGHUP, _raise)
+
+    facts = machine_facts()
+    print(f"machine: nproc={facts['nproc']} kernel={facts['kernel']} os={facts.get('os')} "
+          f"mem={facts.get('mem_total')} load={facts['loadavg']} processes={facts['host_processes']}")
+    print(f"logoff {facts.get('logoff_commit', '?')}, {facts.get('pkill', 'pkill ?')}; "
+          f"reps={a.reps} sizes={a.sizes} storm={'no' if a.no_storm else 'yes'} "
+          f"max-wait={a.max_wait:g}s settle={a.settle:g}s")
+    sys.stdout.flush()
+
+    b = Bench(a)
+    rc = 0
+    t = time.monotonic()
+    try:
+        b.setup()
+        b.run()
+    except KeyboardInterrupt:
+        log("interrupted; cleaning up")
+        rc = 130
+    except BenchError as e:
+        log(f"bench: {e}")
+        rc = 1
+    finally:
+        b.teardown()
+    facts["after"] = {"loadavg": loadavg(), "host_processes": nprocs()}
+    facts["duration_s"] = round(time.monotonic() - t, 1)
+
+    print(report(b))
+    notes = anomalies(b)
+    if notes:
+        print("\nnotes:")
+        for n in notes:
+            print(f"  - {n}")
+    print(f"\nafter: load={facts['after']['loadavg']} processes={facts['after']['host_processes']} "
+          f"duration={facts['duration_s']:g}s")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"facts": facts, "args": {k: v for k, v in vars(a).items()},
+                       "methods": {m: METHODS[m][1] for m in a.methods},
+                       "results": b.results, "notes": notes}, f, indent=1)
+        print(f"raw results: {a.json}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
