@@ -148,13 +148,18 @@ static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const in
                 if (is_new)
                         rep->seen++;
                 live++;
-                if (e->done & (flag | DONE_DENIED))
+                /* A stopped process can be continued by a sibling that was
+                 * not stopped yet: stop it again. */
+                bool again = flag == DONE_STOP && (e->done & DONE_STOP) && !strchr("TtDZ", p->state);
+                if ((e->done & DONE_DENIED) || ((e->done & flag) && !again))
                         continue;
-                fresh++;
+                if (!(e->done & flag))
+                        fresh++;
                 r = signal_pinned(p, sid, sigs, n_sigs);
                 if (r == 0) {
+                        if (!(e->done & flag))
+                                (*counter)++;
                         e->done |= flag;
-                        (*counter)++;
                 } else if (r == -EPERM) {
                         e->done |= DONE_DENIED;
                         r = remember_denied(rep, p);

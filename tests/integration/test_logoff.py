@@ -109,6 +109,20 @@ def test_fork_storm_ended_completely(mksession):
     assert s.pids() == []  # and nothing came back
 
 
+def test_fork_storm_that_continues_its_stopped_siblings(mksession):
+    # Each process sends SIGCONT to every process of its user before it
+    # forks: stopping must hold against that.
+    script = ("ulimit -u 300 || exit 99; trap '' HUP TERM; "
+              "storm() { while :; do kill -CONT -1 2>/dev/null; storm & done; }; storm 2>/dev/null")
+    s = mksession("bash", "-c", script, user=USER2, opts=["-R"])
+    H.wait_until(lambda: len(s.pids()) > 100, 20, what="the storm to grow")
+    cp = run_logoff(str(s.sid), "/v", "--timeout=0.2")
+    assert cp.returncode == 0, cp.stderr + cp.stdout
+    assert s.pids() == []
+    time.sleep(0.5)
+    assert s.pids() == []
+
+
 def test_other_session_of_same_user_untouched(mksession, tmp_path):
     log = tmp_path / "signals"
     keep = mksession(*signal_logger(log), user=USER1)
