@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(meson ninja-build gcc libc6-dev pkg-config gettext openssh-server openssh-client
-          python3 python3-pytest iproute2 procps util-linux passwd coreutils)
+          python3 python3-pytest iproute2 procps util-linux passwd coreutils locales)
 missing=()
 for p in "${packages[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -27,6 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
                 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
         fi
         apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# tests/integration/test_i18n.py runs logoff in Korean: it needs this locale.
+if ! locale -a 2>/dev/null | grep -iE '^ko_KR\.utf-?8$' >/dev/null; then
+        localedef -i ko_KR -f UTF-8 ko_KR.UTF-8
 fi
 
 builds=(build-ci build-ci-asan)
