@@ -199,7 +199,10 @@ static void describe_session(const struct options *o, const struct session *s) {
         char idle[32] = "?";
         if (s->idle_usec >= 0)
                 format_duration(idle, sizeof(idle), (uint64_t) s->idle_usec);
-        verbose(o, _("Session %u: name %s, user %s, from %s, state %s, type %s, leader %d, %u processes, idle %s"),
+        verbose(o,
+                ngettext("Session %u: name %s, user %s, from %s, state %s, type %s, leader %d, %u process, idle %s",
+                         "Session %u: name %s, user %s, from %s, state %s, type %s, leader %d, %u processes, idle %s",
+                         s->processes),
                 (unsigned) s->id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
                 s->remote_host ? printable_or_dash(s->remote_host, &b3) : _("this host"),
                 session_state_to_string(s->state), session_type_to_string(s->type), (int) s->leader, s->processes,
@@ -235,7 +238,9 @@ static int dry_run(const struct options *o, const struct session *s) {
                        (unsigned) procs[i].ruid);
                 shown++;
         }
-        printf(_("  %zu processes: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n"), shown,
+        printf(ngettext("  %zu process: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n",
+                        "  %zu processes: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n", shown),
+               shown,
                (double) o->timeout_usec / 1e6);
         if (s->utmp_line) {
                 _cleanup_free_ char *b = NULL;
@@ -264,28 +269,40 @@ static int end_session(const struct options *o, const struct session *s, const s
         struct terminate_report rep;
         int r = session_terminate(s->id, &to, &rep);
 
-        verbose(o, _("Sent SIGHUP, SIGTERM and SIGCONT to %u processes; waited %.2f s"), rep.hangup,
+        verbose(o, ngettext("Sent SIGHUP, SIGTERM and SIGCONT to %u process; waited %.2f s",
+                         "Sent SIGHUP, SIGTERM and SIGCONT to %u processes; waited %.2f s", rep.hangup),
+                rep.hangup,
                 (double) rep.graceful_usec / 1e6);
         if (rep.cgroup_killed)
-                verbose(o, _("Wrote cgroup.kill of %s (%s): %u processes"), rep.cgroup,
+                verbose(o, ngettext("Wrote cgroup.kill of %s (%s): %u process", "Wrote cgroup.kill of %s (%s): %u processes",
+                                    rep.cgroup_members),
+                        rep.cgroup,
                         rep.frozen ? _("frozen first") : _("not frozen"), rep.cgroup_members);
         if (rep.stopped)
-                verbose(o, _("Sent SIGSTOP to %u processes in %u rounds"), rep.stopped, rep.stop_rounds);
+                verbose(o, ngettext("Sent SIGSTOP to %u process in %u rounds", "Sent SIGSTOP to %u processes in %u rounds",
+                                    rep.stopped),
+                        rep.stopped, rep.stop_rounds);
         if (rep.killed)
-                verbose(o, _("Sent SIGKILL to %u processes"), rep.killed);
+                verbose(o, ngettext("Sent SIGKILL to %u process", "Sent SIGKILL to %u processes", rep.killed), rep.killed);
         if (rep.denied && r == -EBUSY) {
-                fprintf(stderr, _("%s: %u processes of session %u could not be signalled (not yours):\n"), program,
+                fprintf(stderr, ngettext("%s: %u process of session %u could not be signalled (not yours):\n",
+                                 "%s: %u processes of session %u could not be signalled (not yours):\n", rep.denied),
+                        program,
                         rep.denied, (unsigned) s->id);
                 print_procs(stderr, _("not signalled"), rep.denied_procs, rep.n_denied_procs);
         } else if (rep.denied)
                 /* sshd's root monitor in a user's own session, typically:
                  * it ends by itself once the user's processes are gone. */
-                verbose(o, _("%u processes could not be signalled (not yours) but ended with the session"),
+                verbose(o, ngettext("%u process could not be signalled (not yours) but ended with the session",
+                                 "%u processes could not be signalled (not yours) but ended with the session",
+                                 rep.denied),
                         rep.denied);
 
         int code = EXIT_OK;
         if (r == -EBUSY) {
-                fprintf(stderr, _("%s: session %u: %zu processes survived:\n"), program, (unsigned) s->id, rep.n_left);
+                fprintf(stderr, ngettext("%s: session %u: %zu process survived:\n", "%s: session %u: %zu processes survived:\n",
+                                 rep.n_left),
+                        program, (unsigned) s->id, rep.n_left);
                 print_procs(stderr, _("survivor"), rep.left, rep.n_left);
                 for (size_t i = 0; i < rep.n_left; i++)
                         if (rep.left[i].state == 'D') {
@@ -299,7 +316,8 @@ static int end_session(const struct options *o, const struct session *s, const s
                 fprintf(stderr, _("%s: cannot end session %u: %s\n"), program, (unsigned) s->id, strerror(-r));
                 code = EXIT_FAILURE_GENERIC;
         } else
-                verbose(o, _("All %u processes of the session ended"), rep.seen);
+                verbose(o, ngettext("The %u process of the session ended", "All %u processes of the session ended", rep.seen),
+                        rep.seen);
 
         if (code == EXIT_OK) {
                 _cleanup_free_ char *b = NULL;

@@ -315,7 +315,7 @@ def test_uninterruptible_process_reported_not_waited_on(mksession):
         cp = run_logoff(str(s.sid), "/v", "--timeout=0.5")
         took = time.monotonic() - t0
         assert cp.returncode == 6, cp.stderr
-        assert f"session {s.sid}: 1 processes survived" in cp.stderr
+        assert f"session {s.sid}: 1 process survived" in cp.stderr
         assert f"survivor: pid {stuck} (sleep), uid {H.proc_uid(stuck)}, state D" in cp.stderr
         assert "uninterruptible sleep" in cp.stderr
         assert took < 10, took
