@@ -127,11 +127,13 @@ static int remember_denied(struct terminate_report *rep, const struct proc_info 
         return 0;
 }
 
-/* Sends sigs once per process (flag marks it done); counts live processes. */
+/* Sends sigs once per process (flag marks it done).  *ret_live counts the
+ * live processes, *ret_ours those of them the caller may signal. */
 static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const int *sigs, size_t n_sigs,
-                        unsigned *counter, struct terminate_report *rep, size_t *ret_live, size_t *ret_new) {
+                        unsigned *counter, struct terminate_report *rep, size_t *ret_live, size_t *ret_ours,
+                        size_t *ret_new) {
         struct proc_info *procs = NULL;
-        size_t n = 0, live = 0, fresh = 0;
+        size_t n = 0, live = 0, denied = 0, fresh = 0;
         int r = proc_scan(sid, 0, &procs, &n);
         if (r < 0)
                 return r;
@@ -148,6 +150,8 @@ static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const in
                 if (is_new)
                         rep->seen++;
                 live++;
+                if (e->done & DONE_DENIED)
+                        denied++;
                 /* A stopped process can be continued by a sibling that was
                  * not stopped yet: stop it again. */
                 bool again = flag == DONE_STOP && (e->done & DONE_STOP) && !strchr("TtDZ", p->state);
@@ -162,6 +166,7 @@ static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const in
                         e->done |= flag;
                 } else if (r == -EPERM) {
                         e->done |= DONE_DENIED;
+                        denied++;
                         r = remember_denied(rep, p);
                         if (r < 0)
                                 goto out;
@@ -172,6 +177,8 @@ static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const in
         }
         r = 0;
         *ret_live = live;
+        if (ret_ours)
+                *ret_ours = live - denied;
         if (ret_new)
                 *ret_new = fresh;
 out:
@@ -398,7 +405,8 @@ static int stop_everything(uint32_t sid, struct tracker *t, struct terminate_rep
         static const int stop[] = { SIGSTOP };
         for (;;) {
                 size_t live, fresh, pending = 0;
-                int r = signal_round(sid, t, DONE_STOP, stop, ARRAY_SIZE(stop), &rep->stopped, rep, &live, &fresh);
+                int r = signal_round(sid, t, DONE_STOP, stop, ARRAY_SIZE(stop), &rep->stopped, rep, &live, NULL,
+                                     &fresh);
                 if (r < 0)
                         return r;
                 rep->stop_rounds++;
@@ -420,7 +428,7 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
         static const int kill_sig[] = { SIGKILL };
         struct tracker t = { 0 };
         uint64_t start = now_monotonic_usec();
-        size_t live = 0;
+        size_t live = 0, ours = 0;
         int r;
 
         *rep = (struct terminate_report) { 0 };
@@ -429,7 +437,8 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
          * buffers and sshd writes its own logout records. */
         uint64_t deadline = start + o->timeout_usec, delay = 2000;
         for (;;) {
-                r = signal_round(sid, &t, DONE_HANGUP, hangup, ARRAY_SIZE(hangup), &rep->hangup, rep, &live, NULL);
+                r = signal_round(sid, &t, DONE_HANGUP, hangup, ARRAY_SIZE(hangup), &rep->hangup, rep, &live, &ours,
+                                 NULL);
                 if (r < 0)
                         goto out;
                 uint64_t now = now_monotonic_usec();
@@ -441,7 +450,9 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
         }
         rep->graceful_usec = now_monotonic_usec() - start;
 
-        if (live > 0 && rep->denied < live) {
+        /* Only what the caller may not signal is left: it may still end by
+         * itself (sshd's monitor does), which the final count tells. */
+        if (ours > 0) {
                 struct proc_info *procs = NULL;
                 size_t n = 0;
                 r = proc_scan(sid, 0, &procs, &n);
@@ -463,9 +474,11 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
                 delay = 1000;
                 for (;;) {
                         r = signal_round(sid, &t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep,
-                                         &live, NULL);
+                                         &live, &ours, NULL);
                         if (r < 0)
                                 goto out;
+                        /* Wait for the ones we may not signal too: they end
+                         * with their children (sshd's monitor does). */
                         if (live == 0 || now_monotonic_usec() >= kill_deadline)
                                 break;
                         sleep_usec(delay);

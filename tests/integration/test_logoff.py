@@ -341,3 +341,22 @@ def test_process_whose_main_thread_exited_is_not_a_zombie(mksession):
         assert cp.returncode == 0, cp.stderr
         assert "survived" not in cp.stderr
         assert not [p for p in threaded if H.proc_alive(p)], f"threaded process still alive ({mode})"
+
+
+def test_processes_the_user_can_signal_are_killed_even_after_denied_ones_ended(mksession, users, tmp_path):
+    # The user logs off their own session holding root processes: one ends
+    # by itself, the leader stays.  The user's own process that ignores
+    # HUP/TERM must still get SIGKILL: only the root leader may survive.
+    u = users[USER1]
+    out = tmp_path / "out"
+    inner = f"trap '' HUP TERM; sleep 100000 & exec {LOGOFF} /v --timeout=1.5 >{out} 2>&1"
+    s = mksession("sh", "-c", f"sleep 0.5 & exec setpriv --reuid={u.uid} --regid={u.gid} --init-groups "
+                              f"--inh-caps=-all sh -c \"{inner}\"", opts=["-R"])
+    H.wait_until(lambda: "survivor" in (out.read_text() if out.exists() else ""), 30,
+                 what="logoff's report")
+    H.wait_until(lambda: not any(H.proc_comm(p) == "logoff" for p in s.pids()), 10, what="logoff to exit")
+    text = out.read_text()
+    assert f"1 process survived" in text, text
+    assert f"survivor: pid {s.leader} (mksession), uid 0" in text, text
+    assert "(sleep)" not in text.split("survived")[1]
+    assert "Sent SIGKILL to 1 process" in text
