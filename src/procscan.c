@@ -81,10 +81,12 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
         r = read_identity(procdir_fd, &p);
         if (r < 0)
                 return r;
-        r = read_u32_at(procdir_fd, "loginuid", &v);
-        if (r < 0)
-                return r;
-        p.loginuid = (uid_t) v;
+        if (flags & PROC_SCAN_LOGINUID) {
+                r = read_u32_at(procdir_fd, "loginuid", &v);
+                if (r < 0)
+                        return r;
+                p.loginuid = (uid_t) v;
+        }
 
         if (flags & PROC_SCAN_UIDS) {
                 _cleanup_free_ char *status = NULL;
@@ -121,7 +123,8 @@ int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_
 
                 _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0) {
-                        if (errno == ENOENT)
+                        /* A process being reaped right now answers ESRCH. */
+                        if (errno == ENOENT || errno == ESRCH)
                                 continue;
                         r = -errno;
                         goto fail;

@@ -23,7 +23,8 @@ struct proc_info {
 };
 
 enum {
-        PROC_SCAN_UIDS = 1 << 0,
+        PROC_SCAN_UIDS = 1 << 0,     /* ruid, euid, suid from status */
+        PROC_SCAN_LOGINUID = 1 << 1, /* loginuid; else LOGINUID_UNSET */
 };
 
 /* Every process (thread group) with an audit session, or only those of

@@ -291,7 +291,7 @@ int sessions_discover(struct session_list *ret) {
         if (r < 0)
                 return r;
 
-        r = proc_scan(AUDIT_SESSION_UNSET, 0, &procs, &n_procs);
+        r = proc_scan(AUDIT_SESSION_UNSET, PROC_SCAN_LOGINUID, &procs, &n_procs);
         if (r < 0)
                 return r;
         r = utmp_read_logins(&logins, &n_logins);

@@ -492,6 +492,13 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
                 goto out;
         r = rep->n_left > 0 ? -EBUSY : 0;
 out:
+        /* Failing half-way must not leave the session stopped: the caller
+         * asked for it to end, so finish what can be finished. */
+        if (r < 0 && r != -EBUSY && rep->stopped > 0) {
+                size_t ignored;
+                (void) signal_round(sid, &t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep, &ignored,
+                                    NULL, NULL);
+        }
         rep->elapsed_usec = now_monotonic_usec() - start;
         tracker_done(&t);
         return r;

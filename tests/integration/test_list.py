@@ -136,3 +136,24 @@ def test_listing_works_unprivileged(mksession, users):
     assert cp.returncode == 0, cp.stderr
     ids = {x["id"]: x for x in json.loads(cp.stdout)["sessions"]}
     assert ids[s.sid]["name"] == s.tty and ids[s.sid]["user"] == USER1
+
+
+def test_listing_survives_processes_dying_during_the_scan(mksession):
+    # Processes reaped while /proc is read (ENOENT or ESRCH, depending on
+    # the moment) are skipped, never a failure of the whole listing.
+    import subprocess
+    churn = [subprocess.Popen(["sh", "-c", "while :; do /bin/true & /bin/true & wait; done"])
+             for _ in range(2)]
+    # Processes with an audit session, so the scan reads deeper into them.
+    s = mksession("sh", "-c", "while :; do /bin/true & /bin/true & wait; done", user=USER1)
+    try:
+        failures = []
+        for _ in range(1000):
+            cp = run_logoff("--list")
+            if cp.returncode != 0:
+                failures.append(cp.stderr)
+        assert not failures, f"{len(failures)} of 1000 failed: {failures[:3]}"
+    finally:
+        for c in churn:
+            c.kill()
+            c.wait()
