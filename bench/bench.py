@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import hashlib
 import json
 import os
 import platform
@@ -113,7 +114,8 @@ def describe(pid: int, shell_pid: int) -> Dict:
         if d["uid"] == 0:
             kind = "root (leader)"
         elif int(f[4]) == 0:
-            kind = "no tty, own POSIX session" if int(f[3]) != shell_pid else "no tty"
+            kind = ("no tty, own POSIX session" if int(f[3]) != shell_pid
+                    else "shell's POSIX session, tty gone")
         else:
             kind = "on the pty"
         d["kind"] = kind
@@ -330,6 +332,13 @@ class Bench:
 
         self.tmp = tempfile.mkdtemp(prefix="logoff-bench-")
         os.chmod(self.tmp, 0o755)             # the test user must run the spawner
+        # Run private copies: a rebuild of build/ during the run (ninja in
+        # another shell) must not change what is being measured.
+        for attr in ("logoff", "mksession"):
+            src = getattr(self, attr)
+            dst = os.path.join(self.tmp, attr)
+            shutil.copy2(src, dst)
+            setattr(self, attr, dst)
         self.spawn = os.path.join(self.tmp, "spawn")
         cc = shutil.which(os.environ.get("CC", "cc"))
         if not cc:
@@ -608,6 +617,9 @@ class Bench:
         self.scenarios = scns
         for scn in scns:
             log(f"== {scn['title']}")
+            calm = self.wait_calm()
+            if calm:
+                self.notes.append(f"{scn['name']}: {calm}")
             log(f"   load average {loadavg()}, {nprocs()} processes on the host")
             for rep in range(1, self.a.reps + 1):
                 for m in self.a.methods:
@@ -648,7 +660,7 @@ def fix_stale_utmp(user: str) -> None:
 # Report
 # ---------------------------------------------------------------------------
 
-def machine_facts() -> Dict:
+def machine_facts(a) -> Dict:
     facts = {"nproc": os.cpu_count(), "kernel": platform.release(),
              "os": "", "loadavg": loadavg(), "host_processes": nprocs()}
     try:
@@ -668,6 +680,13 @@ def machine_facts() -> Dict:
                                                 capture_output=True, text=True,
                                                 timeout=10).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
+        pass
+    try:
+        with open(a.logoff, "rb") as f:
+            facts["logoff_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
+        facts["logoff_built"] = time.strftime("%Y-%m-%d %H:%M:%S",
+                                              time.localtime(os.stat(a.logoff).st_mtime))
+    except OSError:
         pass
     try:
         facts["pkill"] = subprocess.run(["pkill", "-V"], capture_output=True, text=True,
@@ -695,7 +714,7 @@ def report(bench: Bench) -> str:
             if ts:
                 med[m] = statistics.median(ts)
         hdr = (f"  {'method':<24} {'median s':>9} {'min s':>8} {'x cgroup.kill':>14} "
-               f"{'x pkill -s':>11} {'survivors':>10}")
+               f"{'x pkill -s':>11} {'survivors':>10} {'(max)':>6} {'gone s':>8}")
         lines.append(hdr)
         lines.append("  " + "-" * (len(hdr) - 2))
         for m in bench.a.methods:
@@ -704,12 +723,22 @@ def report(bench: Bench) -> str:
                 continue
             ts = [r["time_s"] for r in rs]
             sv = statistics.median([r["survivors"] for r in rs])
+            gone = statistics.median([r["last_exit_s"] for r in rs])
 
             def ratio(ref):
                 return f"{med[m] / med[ref]:.2f}" if ref in med and med[ref] > 0 else "-"
             flag = " (timeouts)" if any(r["timed_out"] for r in rs) else ""
             lines.append(f"  {METHODS[m][0]:<24} {med[m]:>9.3f} {min(ts):>8.3f} "
-                         f"{ratio('cgroup.kill'):>14} {ratio('pkill-s'):>11} {sv:>10g}{flag}")
+                         f"{ratio('cgroup.kill'):>14} {ratio('pkill-s'):>11} {sv:>10g} "
+                         f"{max(r['survivors'] for r in rs):>6} {gone:>8.3f}{flag}")
+    if lines:
+        lines += ["",
+                  "median/min s: wall time from starting the method until it has returned AND the",
+                  "  session's processes are gone (or, with survivors, until the last process that",
+                  "  did end ended); x cgroup.kill / x pkill -s: ratio of medians; survivors: median",
+                  "  (and max) live processes of the session left; gone s: median time until the last",
+                  "  process that ended had exited (for logoff, the rest is its own final scans and",
+                  "  utmp)."]
     return "\n".join(lines)
 
 
@@ -819,10 +848,12 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _raise)
     signal.signal(signal.SIGHUP, _raise)
 
-    facts = machine_facts()
+    facts = machine_facts(a)
     print(f"machine: nproc={facts['nproc']} kernel={facts['kernel']} os={facts.get('os')} "
           f"mem={facts.get('mem_total')} load={facts['loadavg']} processes={facts['host_processes']}")
-    print(f"logoff {facts.get('logoff_commit', '?')}, {facts.get('pkill', 'pkill ?')}; "
+    print(f"logoff: {a.logoff} built {facts.get('logoff_built', '?')} sha256 "
+          f"{facts.get('logoff_sha256', '?')}..., tree HEAD {facts.get('logoff_commit', '?')}")
+    print(f"{facts.get('pkill', 'pkill ?')}; "
           f"reps={a.reps} sizes={a.sizes} storm={'no' if a.no_storm else 'yes'} "
           f"max-wait={a.max_wait:g}s settle={a.settle:g}s")
     sys.stdout.flush()
