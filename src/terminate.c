@@ -487,7 +487,8 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
                 }
         }
 
-        r = collect_left(sid, rep);
+        /* The last round just scanned: only survivors need another look. */
+        r = live > 0 ? collect_left(sid, rep) : 0;
         if (r < 0)
                 goto out;
         r = rep->n_left > 0 ? -EBUSY : 0;
