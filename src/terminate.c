@@ -127,13 +127,29 @@ static int remember_denied(struct terminate_report *rep, const struct proc_info 
         return 0;
 }
 
-/* Sends sigs once per process (flag marks it done).  *ret_live counts the
- * live processes, *ret_ours those of them the caller may signal. */
+/* What one round saw of the session's live processes. */
+struct round_counts {
+        size_t live;      /* all of them */
+        size_t ours;      /* those the caller may signal */
+        size_t fresh;     /* met for the first time by this round's signal */
+        size_t unstopped; /* ours, not (yet) stopped when scanned */
+};
+
+/* A process in uninterruptible sleep stops only when it wakes up; it cannot
+ * fork meanwhile, and the SIGKILL rounds catch whatever it does after.  One
+ * whose main thread exited shows Z whatever its other threads do: the stop
+ * was sent, its state cannot tell more. */
+static bool stopped_or_settled(char state) {
+        return state && strchr("TtDZ", state);
+}
+
+/* Sends sigs once per process (flag marks it done); SIGSTOP again to one
+ * that was continued since. */
 static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const int *sigs, size_t n_sigs,
-                        unsigned *counter, struct terminate_report *rep, size_t *ret_live, size_t *ret_ours,
-                        size_t *ret_new) {
+                        unsigned *counter, struct terminate_report *rep, struct round_counts *ret) {
         struct proc_info *procs = NULL;
-        size_t n = 0, live = 0, denied = 0, fresh = 0;
+        size_t n = 0;
+        struct round_counts c = { 0 };
         int r = proc_scan(sid, 0, &procs, &n);
         if (r < 0)
                 return r;
@@ -149,16 +165,19 @@ static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const in
                         goto out;
                 if (is_new)
                         rep->seen++;
-                live++;
+                c.live++;
                 if (e->done & DONE_DENIED)
-                        denied++;
+                        continue;
+                c.ours++;
+                if (!stopped_or_settled(p->state))
+                        c.unstopped++;
                 /* A stopped process can be continued by a sibling that was
                  * not stopped yet: stop it again. */
-                bool again = flag == DONE_STOP && (e->done & DONE_STOP) && !strchr("TtDZ", p->state);
-                if ((e->done & DONE_DENIED) || ((e->done & flag) && !again))
+                bool again = flag == DONE_STOP && !stopped_or_settled(p->state);
+                if ((e->done & flag) && !again)
                         continue;
                 if (!(e->done & flag))
-                        fresh++;
+                        c.fresh++;
                 r = signal_pinned(p, sid, sigs, n_sigs);
                 if (r == 0) {
                         if (!(e->done & flag))
@@ -166,21 +185,22 @@ static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const in
                         e->done |= flag;
                 } else if (r == -EPERM) {
                         e->done |= DONE_DENIED;
-                        denied++;
+                        c.ours--;
+                        if (!stopped_or_settled(p->state))
+                                c.unstopped--;
                         r = remember_denied(rep, p);
                         if (r < 0)
                                 goto out;
-                } else if (r == -ESRCH)
-                        live--;
-                else
+                } else if (r == -ESRCH) {
+                        c.live--;
+                        c.ours--;
+                        if (!stopped_or_settled(p->state))
+                                c.unstopped--;
+                } else
                         goto out;
         }
         r = 0;
-        *ret_live = live;
-        if (ret_ours)
-                *ret_ours = live - denied;
-        if (ret_new)
-                *ret_new = fresh;
+        *ret = c;
 out:
         free(procs);
         return r;
@@ -200,23 +220,6 @@ static int collect_left(uint32_t sid, struct terminate_report *rep) {
         rep->left = procs;
         rep->n_left = k;
         return 0;
-}
-
-static bool all_stopped_or_gone(uint32_t sid, size_t *ret_pending) {
-        struct proc_info *procs = NULL;
-        size_t n = 0, pending = 0;
-        if (proc_scan(sid, 0, &procs, &n) < 0)
-                return false;
-        /* A process in uninterruptible sleep stops only when it wakes up;
-         * it cannot fork meanwhile, and the SIGKILL rounds catch whatever it
-         * does after.  One whose main thread exited shows Z whatever its
-         * other threads do: the stop was sent, its state cannot tell more. */
-        for (size_t i = 0; i < n; i++)
-                if (is_live(&procs[i]) && !strchr("TtDZ", procs[i].state))
-                        pending++;
-        free(procs);
-        *ret_pending = pending;
-        return pending == 0;
 }
 
 /* Where the unified cgroup hierarchy is mounted: /sys/fs/cgroup on a pure v2
@@ -404,21 +407,18 @@ static int kill_by_cgroup(const char *dir, uint32_t sid, struct terminate_report
 static int stop_everything(uint32_t sid, struct tracker *t, struct terminate_report *rep, uint64_t deadline) {
         static const int stop[] = { SIGSTOP };
         for (;;) {
-                size_t live, fresh, pending = 0;
-                int r = signal_round(sid, t, DONE_STOP, stop, ARRAY_SIZE(stop), &rep->stopped, rep, &live, NULL,
-                                     &fresh);
+                struct round_counts c;
+                int r = signal_round(sid, t, DONE_STOP, stop, ARRAY_SIZE(stop), &rep->stopped, rep, &c);
                 if (r < 0)
                         return r;
                 rep->stop_rounds++;
-                if (live == 0)
+                /* Done when one scan found nothing new and everything of
+                 * ours stopped: nothing is left that could fork. */
+                if (c.ours == 0 || (c.fresh == 0 && c.unstopped == 0))
                         return 0;
-                if (fresh == 0 && all_stopped_or_gone(sid, &pending))
-                        return 0;
-                /* Uninterruptible sleepers never reach 'T'; move on to
-                 * SIGKILL rather than wait for them forever. */
                 if (now_monotonic_usec() >= deadline)
                         return 0;
-                if (fresh == 0)
+                if (c.fresh == 0)
                         sleep_usec(1000);
         }
 }
@@ -428,7 +428,7 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
         static const int kill_sig[] = { SIGKILL };
         struct tracker t = { 0 };
         uint64_t start = now_monotonic_usec();
-        size_t live = 0, ours = 0;
+        struct round_counts c = { 0 };
         int r;
 
         *rep = (struct terminate_report) { 0 };
@@ -437,12 +437,11 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
          * buffers and sshd writes its own logout records. */
         uint64_t deadline = start + o->timeout_usec, delay = 2000;
         for (;;) {
-                r = signal_round(sid, &t, DONE_HANGUP, hangup, ARRAY_SIZE(hangup), &rep->hangup, rep, &live, &ours,
-                                 NULL);
+                r = signal_round(sid, &t, DONE_HANGUP, hangup, ARRAY_SIZE(hangup), &rep->hangup, rep, &c);
                 if (r < 0)
                         goto out;
                 uint64_t now = now_monotonic_usec();
-                if (live == 0 || now >= deadline)
+                if (c.live == 0 || now >= deadline)
                         break;
                 sleep_usec(delay < deadline - now ? delay : deadline - now);
                 if (delay < 100000)
@@ -452,7 +451,7 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
 
         /* Only what the caller may not signal is left: it may still end by
          * itself (sshd's monitor does), which the final count tells. */
-        if (ours > 0) {
+        if (c.ours > 0) {
                 struct proc_info *procs = NULL;
                 size_t n = 0;
                 r = proc_scan(sid, 0, &procs, &n);
@@ -473,13 +472,12 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
                 uint64_t kill_deadline = now_monotonic_usec() + o->kill_wait_usec;
                 delay = 1000;
                 for (;;) {
-                        r = signal_round(sid, &t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep,
-                                         &live, &ours, NULL);
+                        r = signal_round(sid, &t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep, &c);
                         if (r < 0)
                                 goto out;
                         /* Wait for the ones we may not signal too: they end
                          * with their children (sshd's monitor does). */
-                        if (live == 0 || now_monotonic_usec() >= kill_deadline)
+                        if (c.live == 0 || now_monotonic_usec() >= kill_deadline)
                                 break;
                         sleep_usec(delay);
                         if (delay < 50000)
@@ -488,18 +486,15 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
         }
 
         /* The last round just scanned: only survivors need another look. */
-        r = live > 0 ? collect_left(sid, rep) : 0;
+        r = c.live > 0 ? collect_left(sid, rep) : 0;
         if (r < 0)
                 goto out;
         r = rep->n_left > 0 ? -EBUSY : 0;
 out:
         /* Failing half-way must not leave the session stopped: the caller
          * asked for it to end, so finish what can be finished. */
-        if (r < 0 && r != -EBUSY && rep->stopped > 0) {
-                size_t ignored;
-                (void) signal_round(sid, &t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep, &ignored,
-                                    NULL, NULL);
-        }
+        if (r < 0 && r != -EBUSY && rep->stopped > 0)
+                (void) signal_round(sid, &t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep, &c);
         rep->elapsed_usec = now_monotonic_usec() - start;
         tracker_done(&t);
         return r;
