@@ -360,3 +360,21 @@ def test_processes_the_user_can_signal_are_killed_even_after_denied_ones_ended(m
     assert f"survivor: pid {s.leader} (mksession), uid 0" in text, text
     assert "(sleep)" not in text.split("survived")[1]
     assert "Sent SIGKILL to 1 process" in text
+
+
+def test_user_logs_off_own_ssh_login(sshd, users, tmp_path):
+    # The everyday case: `logoff` typed in an ssh login.  sshd's root
+    # monitor is not the user's to signal; it ends when the user's side does
+    # and writes its own records.
+    since = int(time.time())
+    out = tmp_path / "out"
+    ssh = sshd.login(users[USER1], command=f"setsid -f sleep 100000; sleep 1; {LOGOFF} /v >{out} 2>&1; "
+                                           "sleep 100001")
+    try:
+        ssh.wait_client_exit(30)
+        H.wait_until(lambda: not H.session_pids(ssh.sid), 15, what="the session to end")
+        text = out.read_text()
+        assert f"Session {ssh.sid} logged off" in text, text
+        assert_logged_out(ssh.line, ssh.monitor_pid, since)
+    finally:
+        ssh.cleanup()
