@@ -8,6 +8,8 @@
 
 #include "util.h"
 
+bool vanished(int r) { return r == -ENOENT || r == -ESRCH; }
+
 static int read_u32_at(int dirfd, const char *path, uint32_t *ret) {
         _cleanup_free_ char *s = NULL;
         int r = read_small_file_at(dirfd, path, &s, NULL);
@@ -101,17 +103,13 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
         return 0;
 }
 
-static bool vanished(int r) { return r == -ENOENT || r == -ESRCH; }
 
-int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_t *ret_n) {
+int proc_walk(uint32_t session_id, proc_walk_fn fn, void *userdata) {
         DIR *d = opendir("/proc");
         if (!d)
                 return -errno;
 
-        struct proc_info *list = NULL;
-        size_t n = 0, alloc = 0;
         int r = 0;
-
         for (;;) {
                 errno = 0;
                 struct dirent *de = readdir(d);
@@ -127,7 +125,7 @@ int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_
                         if (errno == ENOENT || errno == ESRCH)
                                 continue;
                         r = -errno;
-                        goto fail;
+                        goto out;
                 }
 
                 /* Cheap filter first: most processes of a busy host are not
@@ -137,46 +135,69 @@ int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_
                 if (vanished(r))
                         continue;
                 if (r < 0)
-                        goto fail;
+                        goto out;
                 if (sid == AUDIT_SESSION_UNSET)
                         continue;
                 if (session_id != AUDIT_SESSION_UNSET && sid != session_id)
                         continue;
 
-                struct proc_info p;
-                r = proc_read_at(fd, (pid_t) pid, flags, &p);
-                if (vanished(r))
-                        continue;
+                r = fn(fd, (pid_t) pid, sid, userdata);
                 if (r < 0)
-                        goto fail;
-                if (p.session_id != sid)
-                        continue; /* pid reused in between */
-
-                if (n == alloc) {
-                        size_t na = alloc ? alloc * 2 : 256;
-                        struct proc_info *nl = reallocarray(list, na, sizeof(*nl));
-                        if (!nl) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        list = nl;
-                        alloc = na;
-                }
-                list[n++] = p;
+                        goto out;
         }
-        if (errno != 0) {
-                r = -errno;
-                goto fail;
-        }
+        r = errno != 0 ? -errno : 0;
+out:
         closedir(d);
-        *ret = list;
-        *ret_n = n;
-        return 0;
-
-fail:
-        closedir(d);
-        free(list);
         return r;
+}
+
+struct collect {
+        unsigned flags;
+        struct proc_info *list;
+        size_t n, alloc;
+};
+
+static int collect_one(int procdir_fd, pid_t pid, uint32_t sid, void *userdata) {
+        struct collect *c = userdata;
+        struct proc_info p;
+        int r = proc_read_at(procdir_fd, pid, c->flags, &p);
+        if (vanished(r))
+                return 0;
+        if (r < 0)
+                return r;
+        if (p.session_id != sid)
+                return 0; /* left the session in between */
+
+        if (c->n == c->alloc) {
+                size_t na = c->alloc ? c->alloc * 2 : 256;
+                struct proc_info *nl = reallocarray(c->list, na, sizeof(*nl));
+                if (!nl)
+                        return -ENOMEM;
+                c->list = nl;
+                c->alloc = na;
+        }
+        c->list[c->n++] = p;
+        return 0;
+}
+
+int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_t *ret_n) {
+        struct collect c = { .flags = flags };
+        int r = proc_walk(session_id, collect_one, &c);
+        if (r < 0) {
+                free(c.list);
+                return r;
+        }
+        *ret = c.list;
+        *ret_n = c.n;
+        return 0;
+}
+
+int proc_read_stat_at(int procdir_fd, struct proc_info *p) {
+        _cleanup_free_ char *stat = NULL;
+        int r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
+        if (r < 0)
+                return r;
+        return parse_stat(stat, p);
 }
 
 int proc_read_uids(struct proc_info *p) {
@@ -187,6 +208,10 @@ int proc_read_uids(struct proc_info *p) {
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
         return parse_status_uids(status, p);
+}
+
+int proc_session_id_at(int procdir_fd, uint32_t *ret) {
+        return read_u32_at(procdir_fd, "sessionid", ret);
 }
 
 int proc_session_id(pid_t pid, uint32_t *ret) {
@@ -228,17 +253,6 @@ uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
         uint64_t since_boot = (uint64_t) boot.tv_sec * 1000000u + (uint64_t) boot.tv_nsec / 1000u;
         uint64_t boot_realtime = now_realtime_usec() - since_boot;
         return boot_realtime + start_ticks * 1000000u / (uint64_t) ticks;
-}
-
-int proc_identity_at(int procdir_fd, uint32_t *ret_session_id, uint64_t *ret_start_ticks, char *ret_state) {
-        struct proc_info p = { 0 };
-        int r = read_identity(procdir_fd, &p);
-        if (r < 0)
-                return r;
-        *ret_session_id = p.session_id;
-        *ret_start_ticks = p.start_ticks;
-        *ret_state = p.state;
-        return 0;
 }
 
 int proc_cgroup_path(pid_t pid, char **ret) {

@@ -32,11 +32,30 @@ enum {
  * the scan are left out.  Returns 0 or a negative errno. */
 int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_t *ret_n);
 
+/* Calls fn for every process with an audit session (or only those of
+ * session_id unless it is AUDIT_SESSION_UNSET), with its /proc/PID directory
+ * fd and its session.  The fd stays bound to that very process: once it is
+ * reaped, reads through it fail with ESRCH even if its pid is reused.
+ * Processes that vanish are left out; fn returns 0 or a negative errno,
+ * which ends the walk. */
+typedef int (*proc_walk_fn)(int procdir_fd, pid_t pid, uint32_t session_id, void *userdata);
+int proc_walk(uint32_t session_id, proc_walk_fn fn, void *userdata);
+
+/* Whether an error from reading /proc means the process is gone. */
+bool vanished(int r);
+
+/* The stat fields (state, start time, threads, tty, comm) through a /proc/PID
+ * directory fd. */
+int proc_read_stat_at(int procdir_fd, struct proc_info *p);
+
 /* One process, read through a /proc/PID directory fd. */
 int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret);
 
 /* Fills in p->ruid, euid and suid from /proc/PID/status. */
 int proc_read_uids(struct proc_info *p);
+
+/* /proc/PID/sessionid through a /proc/PID directory fd. */
+int proc_session_id_at(int procdir_fd, uint32_t *ret);
 
 /* /proc/PID/sessionid of one process; -ESRCH if it is gone. */
 int proc_session_id(pid_t pid, uint32_t *ret);
@@ -54,10 +73,6 @@ static inline bool proc_is_alive(const struct proc_info *p) {
 
 /* Converts a process start time to CLOCK_REALTIME microseconds. */
 uint64_t proc_start_realtime_usec(uint64_t start_ticks);
-
-/* Re-reads who the process behind a /proc/PID directory is now: its audit
- * session, start time and state.  Used to check a pidfd's process. */
-int proc_identity_at(int procdir_fd, uint32_t *ret_session_id, uint64_t *ret_start_ticks, char *ret_state);
 
 /* The cgroup v2 path ("/user.slice/...") of a process, from /proc/PID/cgroup. */
 int proc_cgroup_path(pid_t pid, char **ret);

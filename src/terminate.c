@@ -73,35 +73,48 @@ static int tracker_get(struct tracker *t, const struct proc_info *p, struct trac
         return 0;
 }
 
-/* Signals the process a scan saw, and only it: the pidfd pins whatever
- * process holds the pid now, and /proc read after pidfd_open() must still
- * show the same session and start time.  If the pinned process died and the
- * pid was reused in between, the signal goes to the dead pinned process and
- * fails with ESRCH; it cannot reach the newcomer. */
-int signal_pinned(const struct proc_info *p, uint32_t sid, const int *sigs, size_t n_sigs) {
-        _cleanup_close_ int pidfd = pidfd_open(p->pid, 0);
+/* The directory is bound to one process and its reads fail once that one
+ * is reaped, so a successful read after pidfd_open() proves it held the pid
+ * when the pidfd was opened: the pidfd is that process, not a newcomer that
+ * reused the pid. */
+int pin_at(int procdir_fd, pid_t pid, uint32_t sid) {
+        _cleanup_close_ int pidfd = pidfd_open(pid, 0);
         if (pidfd < 0)
                 return -errno;
+        uint32_t now_sid;
+        int r = proc_session_id_at(procdir_fd, &now_sid);
+        if (r < 0)
+                return vanished(r) ? -ESRCH : r;
+        if (now_sid != sid)
+                return -ESRCH;
+        return TAKE_FD(pidfd);
+}
 
+static int send_signals(int pidfd, const int *sigs, size_t n_sigs) {
+        for (size_t i = 0; i < n_sigs; i++)
+                if (pidfd_send_signal(pidfd, sigs[i], NULL, 0) < 0)
+                        return -errno;
+        return 0;
+}
+
+int signal_pinned(const struct proc_info *p, uint32_t sid, const int *sigs, size_t n_sigs) {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d", (int) p->pid);
         _cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return errno == ENOENT ? -ESRCH : -errno;
 
-        uint32_t now_sid;
-        uint64_t now_start;
-        char state;
-        int r = proc_identity_at(dirfd, &now_sid, &now_start, &state);
+        struct proc_info now = { .pid = p->pid };
+        int r = proc_read_stat_at(dirfd, &now);
         if (r < 0)
-                return r == -ENOENT ? -ESRCH : r;
-        if (now_sid != sid || now_start != p->start_ticks)
-                return -ESRCH;
+                return vanished(r) ? -ESRCH : r;
+        if (now.start_ticks != p->start_ticks)
+                return -ESRCH; /* another process has the pid now */
 
-        for (size_t i = 0; i < n_sigs; i++)
-                if (pidfd_send_signal(pidfd, sigs[i], NULL, 0) < 0)
-                        return -errno;
-        return 0;
+        _cleanup_close_ int pidfd = pin_at(dirfd, p->pid, sid);
+        if (pidfd < 0)
+                return pidfd;
+        return send_signals(pidfd, sigs, n_sigs);
 }
 
 static void sleep_usec(uint64_t usec) {
@@ -143,67 +156,81 @@ static bool stopped_or_settled(char state) {
         return state && strchr("TtDZ", state);
 }
 
+struct round {
+        struct tracker *t;
+        unsigned flag;
+        const int *sigs;
+        size_t n_sigs;
+        unsigned *counter;
+        struct terminate_report *rep;
+        struct round_counts c;
+};
+
+/* One process of a round: read through its /proc directory, signal through
+ * a pidfd pinned by that same directory, so the walk needs no second look. */
+static int round_visit(int procdir_fd, pid_t pid, uint32_t sid, void *userdata) {
+        struct round *rd = userdata;
+        struct proc_info p = { .pid = pid, .session_id = sid };
+        int r = proc_read_stat_at(procdir_fd, &p);
+        if (vanished(r))
+                return 0;
+        if (r < 0)
+                return r;
+        if (!is_live(&p))
+                return 0;
+
+        struct tracked *e;
+        bool is_new;
+        r = tracker_get(rd->t, &p, &e, &is_new);
+        if (r < 0)
+                return r;
+        if (is_new)
+                rd->rep->seen++;
+        if (e->done & DONE_DENIED) {
+                rd->c.live++;
+                return 0;
+        }
+        /* A stopped process can be continued by a sibling that was not
+         * stopped yet: stop it again. */
+        bool again = rd->flag == DONE_STOP && !stopped_or_settled(p.state);
+        bool first = !(e->done & rd->flag);
+        if (first || again) {
+                _cleanup_close_ int pidfd = pin_at(procdir_fd, pid, sid);
+                r = pidfd < 0 ? pidfd : send_signals(pidfd, rd->sigs, rd->n_sigs);
+                if (r == -ESRCH)
+                        return 0; /* gone, or left the session */
+                if (r == -EPERM) {
+                        e->done |= DONE_DENIED;
+                        rd->c.live++;
+                        return remember_denied(rd->rep, &p);
+                }
+                if (r < 0)
+                        return r;
+                if (first) {
+                        (*rd->counter)++;
+                        rd->c.fresh++;
+                }
+                e->done |= rd->flag;
+        }
+        rd->c.live++;
+        rd->c.ours++;
+        if (!stopped_or_settled(p.state))
+                rd->c.unstopped++;
+        return 0;
+}
+
 /* Sends sigs once per process (flag marks it done); SIGSTOP again to one
  * that was continued since. */
 static int signal_round(uint32_t sid, struct tracker *t, unsigned flag, const int *sigs, size_t n_sigs,
                         unsigned *counter, struct terminate_report *rep, struct round_counts *ret) {
-        struct proc_info *procs = NULL;
-        size_t n = 0;
-        struct round_counts c = { 0 };
-        int r = proc_scan(sid, 0, &procs, &n);
+        struct round rd = {
+                .t = t, .flag = flag, .sigs = sigs, .n_sigs = n_sigs, .counter = counter, .rep = rep,
+        };
+        int r = proc_walk(sid, round_visit, &rd);
         if (r < 0)
                 return r;
-
-        for (size_t i = 0; i < n; i++) {
-                const struct proc_info *p = &procs[i];
-                if (!is_live(p))
-                        continue;
-                struct tracked *e;
-                bool is_new;
-                r = tracker_get(t, p, &e, &is_new);
-                if (r < 0)
-                        goto out;
-                if (is_new)
-                        rep->seen++;
-                c.live++;
-                if (e->done & DONE_DENIED)
-                        continue;
-                c.ours++;
-                if (!stopped_or_settled(p->state))
-                        c.unstopped++;
-                /* A stopped process can be continued by a sibling that was
-                 * not stopped yet: stop it again. */
-                bool again = flag == DONE_STOP && !stopped_or_settled(p->state);
-                if ((e->done & flag) && !again)
-                        continue;
-                if (!(e->done & flag))
-                        c.fresh++;
-                r = signal_pinned(p, sid, sigs, n_sigs);
-                if (r == 0) {
-                        if (!(e->done & flag))
-                                (*counter)++;
-                        e->done |= flag;
-                } else if (r == -EPERM) {
-                        e->done |= DONE_DENIED;
-                        c.ours--;
-                        if (!stopped_or_settled(p->state))
-                                c.unstopped--;
-                        r = remember_denied(rep, p);
-                        if (r < 0)
-                                goto out;
-                } else if (r == -ESRCH) {
-                        c.live--;
-                        c.ours--;
-                        if (!stopped_or_settled(p->state))
-                                c.unstopped--;
-                } else
-                        goto out;
-        }
-        r = 0;
-        *ret = c;
-out:
-        free(procs);
-        return r;
+        *ret = rd.c;
+        return 0;
 }
 
 /* Live processes of the session, after the caller has done what it could. */

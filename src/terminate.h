@@ -42,6 +42,11 @@ struct terminate_report {
 int session_terminate(uint32_t sid, const struct terminate_options *o, struct terminate_report *rep);
 void terminate_report_done(struct terminate_report *rep);
 
+/* Pins the process behind a /proc/PID directory fd with a pidfd, if it is
+ * still that process and still in session sid.  Returns the pidfd, -ESRCH
+ * when it is gone or left the session, or another negative errno. */
+int pin_at(int procdir_fd, pid_t pid, uint32_t sid);
+
 /* Sends sigs to the process p describes, through a pidfd, only if the
  * process behind the pid is still in session sid and has p's start time.
  * Returns 0, -ESRCH (gone, or the pid now belongs to another process),

@@ -114,6 +114,64 @@ static void test_reused_pid_not_signalled(void) {
         waitpid(live, NULL, 0);
 }
 
+/* The walk pins each process through its /proc directory.  A directory
+ * opened before the process died must not pin a newcomer with the same pid,
+ * even one in the same session.  Run in a child that has its own session,
+ * so victim and newcomer share it; the exit status says what failed. */
+static int stale_directory_child(void) {
+        int fd = open("/proc/self/loginuid", O_WRONLY);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+                return 10;
+        close(fd);
+        uint32_t sid;
+        if (proc_session_id(getpid(), &sid) < 0)
+                return 11;
+
+        pid_t victim = fork();
+        if (victim == 0)
+                for (;;)
+                        pause();
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d", (int) victim);
+        int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return 12;
+        int pidfd = pin_at(dirfd, victim, sid);
+        if (pidfd < 0)
+                return 13; /* the live victim must pin */
+        close(pidfd);
+
+        kill(victim, SIGKILL);
+        waitpid(victim, NULL, 0);
+        pid_t newcomer = fork_with_pid(victim);
+        if (newcomer != victim)
+                return 14;
+        uint32_t newcomer_sid;
+        if (proc_session_id(newcomer, &newcomer_sid) < 0 || newcomer_sid != sid)
+                return 15;
+
+        int r = pin_at(dirfd, victim, sid);
+        usleep(20000);
+        bool newcomer_alive = alive(newcomer);
+        kill(newcomer, SIGKILL);
+        waitpid(newcomer, NULL, 0);
+        if (r != -ESRCH)
+                return 16;
+        return newcomer_alive ? 0 : 17;
+}
+
+static void test_stale_directory_does_not_pin_a_newcomer(void) {
+        pid_t child = fork();
+        if (child == 0)
+                _exit(stale_directory_child());
+        int status = 0;
+        CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status), "child ran");
+        CHECK(WEXITSTATUS(status) == 0,
+              "a /proc directory of a dead process pins nothing, even when its pid is reused in the "
+              "same session (child status %d)",
+              WEXITSTATUS(status));
+}
+
 int main(void) {
         if (geteuid() != 0) {
                 CHECK(false, "these tests need root (audit sessions, ns_last_pid)");
@@ -122,5 +180,6 @@ int main(void) {
         test_signal_reaches_the_session_process();
         test_wrong_session_not_signalled();
         test_reused_pid_not_signalled();
+        test_stale_directory_does_not_pin_a_newcomer();
         return tap_done();
 }
