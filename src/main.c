@@ -284,19 +284,20 @@ static int end_session(const struct options *o, const struct session *s, const s
                         rep.stopped, rep.stop_rounds);
         if (rep.killed)
                 verbose(o, ngettext("Sent SIGKILL to %u process", "Sent SIGKILL to %u processes", rep.killed), rep.killed);
-        if (rep.denied && r == -EBUSY) {
+        unsigned denied = (unsigned) rep.n_denied_procs;
+        if (denied && r == -EBUSY) {
                 fprintf(stderr, ngettext("%s: %u process of session %u could not be signalled (not yours):\n",
-                                 "%s: %u processes of session %u could not be signalled (not yours):\n", rep.denied),
+                                 "%s: %u processes of session %u could not be signalled (not yours):\n", denied),
                         program,
-                        rep.denied, (unsigned) s->id);
+                        denied, (unsigned) s->id);
                 print_procs(stderr, _("not signalled"), rep.denied_procs, rep.n_denied_procs);
-        } else if (rep.denied)
+        } else if (denied)
                 /* sshd's root monitor in a user's own session, typically:
                  * it ends by itself once the user's processes are gone. */
                 verbose(o, ngettext("%u process could not be signalled (not yours) but ended with the session",
                                  "%u processes could not be signalled (not yours) but ended with the session",
-                                 rep.denied),
-                        rep.denied);
+                                 denied),
+                        denied);
 
         int code = EXIT_OK;
         if (r == -EBUSY) {

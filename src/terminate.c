@@ -136,7 +136,6 @@ static int remember_denied(struct terminate_report *rep, const struct proc_info 
         /* Whose it is, for the report; it may be gone by now. */
         (void) proc_read_uids(&n[rep->n_denied_procs]);
         rep->n_denied_procs++;
-        rep->denied++;
         return 0;
 }
 

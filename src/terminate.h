@@ -18,7 +18,6 @@ struct terminate_report {
         unsigned hangup;            /* got SIGHUP, SIGTERM and SIGCONT */
         unsigned stopped;           /* got SIGSTOP before SIGKILL */
         unsigned killed;            /* got SIGKILL (one by one) */
-        unsigned denied;            /* the caller may not signal them */
         unsigned stop_rounds;
         bool frozen;                /* cgroup.freeze took hold */
         bool cgroup_killed;         /* cgroup.kill was written */
@@ -28,7 +27,7 @@ struct terminate_report {
         uint64_t elapsed_usec;
         struct proc_info *left;     /* live processes at the end */
         size_t n_left;
-        struct proc_info *denied_procs; /* the ones we could not signal */
+        struct proc_info *denied_procs; /* the ones the caller may not signal */
         size_t n_denied_procs;
 };
 
