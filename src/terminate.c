@@ -123,8 +123,11 @@ static void sleep_usec(uint64_t usec) {
                 ;
 }
 
+/* getpid() is a system call; this runs for every process of every round. */
+static pid_t self_pid;
+
 static bool is_live(const struct proc_info *p) {
-        return proc_is_alive(p) && p->pid != getpid();
+        return proc_is_alive(p) && p->pid != self_pid;
 }
 
 static int remember_denied(struct terminate_report *rep, const struct proc_info *p) {
@@ -260,11 +263,8 @@ static int cgroup2_mount(char **ret) {
                 const char *sep = strstr(line, " - ");
                 if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
                         continue;
-                char mnt[4096];
-                if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-                        continue;
-                char *m = strdup(mnt);
-                if (!m)
+                char *m = NULL;
+                if (sscanf(line, "%*s %*s %*s %*s %ms", &m) != 1)
                         return -ENOMEM;
                 *ret = m;
                 return 0;
@@ -388,10 +388,15 @@ static bool cgroup_event_is(const char *dir, const char *key, const char *value)
                 return false;
         if (read_small_file_at(AT_FDCWD, path, &events, NULL) < 0)
                 return false;
+        /* One "key value" pair per line. */
         _cleanup_free_ char *want = NULL;
         if (asprintf(&want, "%s %s\n", key, value) < 0)
                 return false;
-        return strncmp(events, want, strlen(want)) == 0 || strstr(events, want) != NULL;
+        size_t len = strlen(want);
+        for (const char *l = events; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strncmp(l, want, len) == 0)
+                        return true;
+        return false;
 }
 
 /* cgroup.kill cannot be outrun by fork(): the kernel kills what is being
@@ -458,6 +463,7 @@ int session_terminate(uint32_t sid, const struct terminate_options *o, struct te
         int r;
 
         *rep = (struct terminate_report) { 0 };
+        self_pid = getpid();
 
         /* Graceful: what logind does, so shells save history, editors save
          * buffers and sshd writes its own logout records. */
