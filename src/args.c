@@ -15,6 +15,7 @@ enum switch_id {
         SW_JSON,
         SW_TIMEOUT,
         SW_DRY_RUN,
+        SW_BACKEND,
 };
 
 struct switch_def {
@@ -40,7 +41,27 @@ static const struct switch_def switches[] = {
         { "timeout", SW_TIMEOUT, true  },
         { "n",       SW_DRY_RUN, false },
         { "dry-run", SW_DRY_RUN, false },
+        { "backend", SW_BACKEND, true  },
 };
+
+static const char *const backend_names[] = {
+        [BACKEND_AUTO] = "auto",
+        [BACKEND_LOGIND] = "logind",
+        [BACKEND_KERNEL] = "kernel",
+};
+
+int backend_choice_from_string(const char *s, enum backend_choice *ret) {
+        for (size_t i = 0; i < ARRAY_SIZE(backend_names); i++)
+                if (strcaseeq(s, backend_names[i])) {
+                        *ret = (enum backend_choice) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *backend_choice_to_string(enum backend_choice c) {
+        return (size_t) c < ARRAY_SIZE(backend_names) ? backend_names[c] : "auto";
+}
 
 static const struct switch_def *find_switch(const char *name, size_t len) {
         for (size_t i = 0; i < ARRAY_SIZE(switches); i++)
@@ -187,6 +208,13 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
                                 return -EINVAL;
                         }
                         o->server = value;
+                        break;
+                case SW_BACKEND:
+                        if (backend_choice_from_string(value, &o->backend) < 0) {
+                                o->bad_arg = value;
+                                *err = PARSE_BAD_BACKEND;
+                                return -EINVAL;
+                        }
                         break;
                 case SW_TIMEOUT:
                         if (parse_timeout(value, &o->timeout_usec) < 0) {

@@ -4,6 +4,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Which backend finds the sessions: logind where it runs, else the kernel's
+ * audit sessions; or one of them by name. */
+enum backend_choice {
+        BACKEND_AUTO,
+        BACKEND_LOGIND,
+        BACKEND_KERNEL,
+};
+
 enum action {
         ACTION_LOGOFF,
         ACTION_LIST,
@@ -26,6 +34,7 @@ enum parse_error {
         PARSE_JSON_WITHOUT_LIST,
         PARSE_REPEATED_SERVER,
         PARSE_SERVER_NEEDS_SESSION, /* the current session over there is the ssh login */
+        PARSE_BAD_BACKEND,
 };
 
 struct options {
@@ -38,6 +47,7 @@ struct options {
         bool json;
         bool dry_run;
         uint64_t timeout_usec;   /* grace period between SIGTERM and SIGKILL */
+        enum backend_choice backend;
         /* Set on error: the argument at fault (and, for a second positional,
          * the first one in conflict_arg). */
         const char *bad_arg;
@@ -54,3 +64,9 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
 /* Accepts what ssh(1) accepts as a destination host, and nothing that could
  * be read as an option or split by a shell. */
 bool server_name_is_valid(const char *s);
+
+/* "auto", "logind" or "kernel" (any case); -EINVAL otherwise. */
+int backend_choice_from_string(const char *s, enum backend_choice *ret);
+
+/* The name of a choice, as --backend takes it. */
+const char *backend_choice_to_string(enum backend_choice c);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <time.h>
 
+#include "backend.h"
 #include "util.h"
 
 const char *printable_or_dash(const char *s, char **buf) {
@@ -45,13 +46,16 @@ int output_sessions_table(FILE *f, const struct session_list *l, const struct se
                 const struct session *s = &l->sessions[i];
                 if (only && s != only)
                         continue;
-                _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
                 int wn = width_of(printable_or_dash(s->name, &b1));
                 int wu = width_of(printable_or_dash(s->user, &b2));
+                int wi = width_of(printable_or_dash(s->id, &b3));
                 if (wn > w_name)
                         w_name = wn;
                 if (wu > w_user)
                         w_user = wu;
+                if (wi > w_id)
+                        w_id = wi;
         }
 
         fprintf(f, " %-*s %-*s %*s  %-6s  %-11s %s\n", w_name, "SESSIONNAME", w_user, "USERNAME", w_id, "ID",
@@ -60,11 +64,11 @@ int output_sessions_table(FILE *f, const struct session_list *l, const struct se
                 const struct session *s = &l->sessions[i];
                 if (only && s != only)
                         continue;
-                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
-                fprintf(f, "%c%-*s %-*s %*" PRIu32 "  %-6s  %-11s %s\n", s->current ? '>' : ' ', w_name,
+                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
+                fprintf(f, "%c%-*s %-*s %*s  %-6s  %-11s %s\n", s->current ? '>' : ' ', w_name,
                         s->name ? printable_or_dash(s->name, &b1) : "", w_user, printable_or_dash(s->user, &b2),
-                        w_id, s->id, session_state_to_string(s->state), session_type_to_string(s->type),
-                        s->remote_host ? printable_or_dash(s->remote_host, &b3) : "");
+                        w_id, printable_or_dash(s->id, &b4), session_state_to_string(s->state),
+                        session_type_to_string(s->type), s->remote_host ? printable_or_dash(s->remote_host, &b3) : "");
         }
         return ferror(f) ? -EIO : 0;
 }
@@ -120,7 +124,16 @@ int output_sessions_json(FILE *f, const struct session_list *l, const struct ses
                 if (!first)
                         fputc(',', f);
                 first = false;
-                fprintf(f, "\n  {\"id\":%" PRIu32 ",\"name\":", s->id);
+                fputs("\n  {\"id\":", f);
+                json_string(f, s->id);
+                fputs(",\"audit_session\":", f);
+                if (s->audit_session == UINT32_MAX)
+                        fputs("null", f);
+                else
+                        fprintf(f, "%" PRIu32, s->audit_session);
+                fputs(",\"backend\":", f);
+                json_string(f, s->backend ? s->backend->name : NULL);
+                fputs(",\"name\":", f);
                 json_string(f, s->name);
                 fputs(",\"user\":", f);
                 json_string(f, s->user);
@@ -128,6 +141,17 @@ int output_sessions_json(FILE *f, const struct session_list *l, const struct ses
                 json_string(f, s->state == SESSION_ACTIVE ? "active" : "disconnected");
                 fputs(",\"type\":", f);
                 json_string(f, session_type_to_string(s->type));
+                fputs(",\"class\":", f);
+                json_string(f, s->class_);
+                fputs(",\"service\":", f);
+                json_string(f, s->service);
+                fputs(",\"seat\":", f);
+                json_string(f, s->seat);
+                fputs(",\"vt\":", f);
+                if (s->vt)
+                        fprintf(f, "%u", s->vt);
+                else
+                        fputs("null", f);
                 fputs(",\"remote_host\":", f);
                 json_string(f, s->remote_host);
                 fprintf(f, ",\"leader\":%d,\"login_time\":", (int) s->leader);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <linux/capability.h>
 
+#include "backend.h"
 #include "util.h"
 
 int caller_identify(struct caller *ret) {
@@ -30,6 +31,8 @@ enum policy_verdict policy_check(const struct session *s, const struct caller *c
                 return POLICY_DENY_CONSOLE;
         if (s->current || c->cap_kill)
                 return POLICY_ALLOW;
+        if (s->backend && s->backend->authorizes)
+                return POLICY_ASK_HOST;
         return POLICY_DENY_NOT_ALLOWED;
 }
 

@@ -15,13 +15,16 @@ enum policy_verdict {
         POLICY_ALLOW,
         POLICY_DENY_CONSOLE,     /* the console session is never logged off */
         POLICY_DENY_NOT_ALLOWED, /* someone else's session, without root or CAP_KILL */
+        POLICY_ASK_HOST,         /* the session host (logind, polkit) decides when asked */
 };
 
 /* Who runs logoff: its uids and whether CAP_KILL is in its effective set. */
 int caller_identify(struct caller *ret);
 
 /* The reference's rules: your own current session always; any other needs
- * full control (root or CAP_KILL); the console session never. */
+ * full control (root or CAP_KILL); the console session never.  Where the
+ * session host decides (logind's polkit rules let a user end their own
+ * sessions), a caller without CAP_KILL is left to its answer. */
 enum policy_verdict policy_check(const struct session *s, const struct caller *c);
 
 /* Whether kill(2) lets the caller signal a process with these uids. */

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
+#include "membership.h"
 #include "util.h"
 
 bool vanished(int r) { return r == -ENOENT || r == -ESRCH; }
@@ -63,6 +64,22 @@ static int parse_status_uids(const char *buf, struct proc_info *p) {
         return 0;
 }
 
+/* NSpid lists the pid in our namespace and in every one below it down to
+ * the process's own: more than one number means a namespace below ours. */
+static void parse_status_nspid(const char *buf, struct proc_info *p) {
+        const char *l = strstr(buf, "\nNSpid:");
+        p->child_pidns = false;
+        if (!l)
+                return; /* kernels before 4.1: no nested view */
+        l += strlen("\nNSpid:");
+        size_t len = strcspn(l, "\n");
+        unsigned fields = 0;
+        for (size_t i = 0; i < len; i++)
+                if ((i == 0 || l[i - 1] == '\t' || l[i - 1] == ' ') && l[i] >= '0' && l[i] <= '9')
+                        fields++;
+        p->child_pidns = fields > 1;
+}
+
 /* What tells one process from another: its session and its start time. */
 static int read_identity(int procdir_fd, struct proc_info *p) {
         int r = read_u32_at(procdir_fd, "sessionid", &p->session_id);
@@ -90,7 +107,7 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
                 p.loginuid = (uid_t) v;
         }
 
-        if (flags & PROC_SCAN_UIDS) {
+        if (flags & (PROC_SCAN_UIDS | PROC_SCAN_NS)) {
                 _cleanup_free_ char *status = NULL;
                 r = read_small_file_at(procdir_fd, "status", &status, NULL);
                 if (r < 0)
@@ -98,13 +115,16 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
                 r = parse_status_uids(status, &p);
                 if (r < 0)
                         return r;
+                parse_status_nspid(status, &p);
         }
         *ret = p;
         return 0;
 }
 
 
-int proc_walk(uint32_t session_id, proc_walk_fn fn, void *userdata) {
+/* every: all processes, with or without an audit session; else m's
+ * members, or with m NULL those with an audit session. */
+static int walk(const struct membership *m, bool every, proc_walk_fn fn, void *userdata) {
         DIR *d = opendir("/proc");
         if (!d)
                 return -errno;
@@ -136,10 +156,18 @@ int proc_walk(uint32_t session_id, proc_walk_fn fn, void *userdata) {
                         continue;
                 if (r < 0)
                         goto out;
-                if (sid == AUDIT_SESSION_UNSET)
-                        continue;
-                if (session_id != AUDIT_SESSION_UNSET && sid != session_id)
-                        continue;
+                if (every)
+                        ;
+                else if (!m) {
+                        if (sid == AUDIT_SESSION_UNSET)
+                                continue;
+                } else {
+                        r = membership_contains_at(m, fd, sid);
+                        if (vanished(r) || r == 0)
+                                continue;
+                        if (r < 0)
+                                goto out;
+                }
 
                 r = fn(fd, (pid_t) pid, sid, userdata);
                 if (r < 0)
@@ -151,13 +179,19 @@ out:
         return r;
 }
 
+int proc_walk(const struct membership *m, proc_walk_fn fn, void *userdata) {
+        return walk(m, false, fn, userdata);
+}
+
+int proc_walk_all(proc_walk_fn fn, void *userdata) { return walk(NULL, true, fn, userdata); }
+
 struct collect {
         unsigned flags;
         struct proc_info *list;
         size_t n, alloc;
 };
 
-static int collect_one(int procdir_fd, pid_t pid, uint32_t sid, void *userdata) {
+static int collect_one(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         struct collect *c = userdata;
         struct proc_info p;
         int r = proc_read_at(procdir_fd, pid, c->flags, &p);
@@ -165,8 +199,9 @@ static int collect_one(int procdir_fd, pid_t pid, uint32_t sid, void *userdata) 
                 return 0;
         if (r < 0)
                 return r;
-        if (p.session_id != sid)
-                return 0; /* left the session in between */
+        /* The audit session cannot change once set; reading it twice only
+         * matters for the walk that found it. */
+        p.session_id = audit_id;
 
         if (c->n == c->alloc) {
                 size_t na = c->alloc ? c->alloc * 2 : 256;
@@ -180,9 +215,9 @@ static int collect_one(int procdir_fd, pid_t pid, uint32_t sid, void *userdata) 
         return 0;
 }
 
-int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_t *ret_n) {
+int proc_scan(const struct membership *m, unsigned flags, struct proc_info **ret, size_t *ret_n) {
         struct collect c = { .flags = flags };
-        int r = proc_walk(session_id, collect_one, &c);
+        int r = proc_walk(m, collect_one, &c);
         if (r < 0) {
                 free(c.list);
                 return r;
@@ -255,27 +290,12 @@ uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
         return boot_realtime + start_ticks * 1000000u / (uint64_t) ticks;
 }
 
-int proc_cgroup_path(pid_t pid, char **ret) {
+int proc_cgroup_path(pid_t pid, const char *hierarchy, char **ret) {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
         _cleanup_free_ char *s = NULL;
         int r = read_small_file_at(AT_FDCWD, path, &s, NULL);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
-        /* The unified hierarchy is the line with hierarchy ID 0 and no
-         * controllers: "0::/path". */
-        for (char *line = s; line && *line;) {
-                char *next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                if (strncmp(line, "0::", 3) == 0) {
-                        char *v = strdup(line + 3);
-                        if (!v)
-                                return -ENOMEM;
-                        *ret = v;
-                        return 0;
-                }
-                line = next;
-        }
-        return -ENOENT;
+        return cgroup_path_in(s, hierarchy, ret);
 }

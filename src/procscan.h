@@ -19,27 +19,33 @@ struct proc_info {
         unsigned threads;
         dev_t tty;            /* 0: none */
         uint64_t start_ticks; /* clock ticks after boot */
+        bool child_pidns;     /* in a PID namespace below ours; only with PROC_SCAN_NS */
         char comm[32];
 };
 
 enum {
         PROC_SCAN_UIDS = 1 << 0,     /* ruid, euid, suid from status */
         PROC_SCAN_LOGINUID = 1 << 1, /* loginuid; else LOGINUID_UNSET */
+        PROC_SCAN_NS = 1 << 2,       /* child_pidns, from status */
 };
 
-/* Every process (thread group) with an audit session, or only those of
- * session_id unless it is AUDIT_SESSION_UNSET.  Processes that vanish during
- * the scan are left out.  Returns 0 or a negative errno. */
-int proc_scan(uint32_t session_id, unsigned flags, struct proc_info **ret, size_t *ret_n);
+struct membership;
 
-/* Calls fn for every process with an audit session (or only those of
- * session_id unless it is AUDIT_SESSION_UNSET), with its /proc/PID directory
- * fd and its session.  The fd stays bound to that very process: once it is
- * reaped, reads through it fail with ESRCH even if its pid is reused.
- * Processes that vanish are left out; fn returns 0 or a negative errno,
- * which ends the walk. */
-typedef int (*proc_walk_fn)(int procdir_fd, pid_t pid, uint32_t session_id, void *userdata);
-int proc_walk(uint32_t session_id, proc_walk_fn fn, void *userdata);
+/* Every process (thread group) with an audit session when m is NULL, else
+ * the members of m.  Processes that vanish during the scan are left out.
+ * Returns 0 or a negative errno. */
+int proc_scan(const struct membership *m, unsigned flags, struct proc_info **ret, size_t *ret_n);
+
+/* Calls fn for every process with an audit session when m is NULL, else for
+ * every member of m, with its /proc/PID directory fd and its audit session.
+ * The fd stays bound to that very process: once it is reaped, reads through
+ * it fail with ESRCH even if its pid is reused.  Processes that vanish are
+ * left out; fn returns 0 or a negative errno, which ends the walk. */
+typedef int (*proc_walk_fn)(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata);
+int proc_walk(const struct membership *m, proc_walk_fn fn, void *userdata);
+
+/* The same for every process of this PID namespace, in a session or not. */
+int proc_walk_all(proc_walk_fn fn, void *userdata);
 
 /* Whether an error from reading /proc means the process is gone. */
 bool vanished(int r);
@@ -74,5 +80,6 @@ static inline bool proc_is_alive(const struct proc_info *p) {
 /* Converts a process start time to CLOCK_REALTIME microseconds. */
 uint64_t proc_start_realtime_usec(uint64_t start_ticks);
 
-/* The cgroup v2 path ("/user.slice/...") of a process, from /proc/PID/cgroup. */
-int proc_cgroup_path(pid_t pid, char **ret);
+/* The cgroup path of a process in a hierarchy ("" for the unified one,
+ * "name=elogind" ...), from /proc/PID/cgroup. */
+int proc_cgroup_path(pid_t pid, const char *hierarchy, char **ret);

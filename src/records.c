@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "records.h"
 
+#include "backend.h"
+
 #include <sys/file.h>
 #include <utmpx.h>
 
+#include "procscan.h"
 #include "util.h"
+#include "wtmpdb.h"
 
 /* utmp fields are fixed-width and need not be NUL-terminated. */
 static char *field_dup(const char *f, size_t size) {
@@ -68,6 +72,30 @@ oom:
         endutxent();
         utmp_logins_free(list, n);
         return -ENOMEM;
+}
+
+/* The utmp entry that belongs to this session: its ut_pid is a process of
+ * the session.  A stale entry whose pid was reused is ruled out by time: no
+ * process logs in before it was started. */
+const struct utmp_login *utmp_find_login(const struct utmp_login *logins, size_t n_logins,
+                                           const struct proc_info *procs, size_t n_procs) {
+        const struct utmp_login *best = NULL;
+        uint64_t best_start = UINT64_MAX;
+        for (size_t i = 0; i < n_logins; i++)
+                for (size_t j = 0; j < n_procs; j++) {
+                        if (procs[j].pid != logins[i].pid || !proc_is_alive(&procs[j]))
+                                continue;
+                        uint64_t started = proc_start_realtime_usec(procs[j].start_ticks);
+                        if (logins[i].login_usec + 2000000u < started)
+                                continue;
+                        /* Nested logins (screen, xterm) write entries too;
+                         * the earliest process is the real login. */
+                        if (procs[j].start_ticks < best_start) {
+                                best = &logins[i];
+                                best_start = procs[j].start_ticks;
+                        }
+                }
+        return best;
 }
 
 /* glibc locks utmp with fcntl() for each call; flock() is a separate lock
@@ -143,4 +171,16 @@ int utmp_record_logout(const char *ut_id, const char *line, pid_t pid) {
         if (r < 0)
                 return r;
         return 1;
+}
+
+int record_session_logout(const struct session *s, struct record_report *rep) {
+        *rep = (struct record_report) { 0 };
+        if (s->utmp_line)
+                rep->utmp = utmp_record_logout(s->utmp_id ? s->utmp_id : "", s->utmp_line, s->leader);
+        /* Hosts without utmp (Debian 13) keep the login in wtmpdb under the
+         * session's terminal line. */
+        const char *line = s->utmp_line ? s->utmp_line : s->name;
+        if (line && s->user)
+                rep->wtmpdb = wtmpdb_record_logout(line, s->user, s->login_usec);
+        return rep->utmp < 0 ? rep->utmp : rep->wtmpdb < 0 ? rep->wtmpdb : 0;
 }

@@ -14,6 +14,13 @@ struct utmp_login {
         uint64_t login_usec;
 };
 
+/* The utmp entry that belongs to a session whose processes are procs: its
+ * ut_pid is one of them.  A stale entry whose pid was reused is ruled out by
+ * time: no process logs in before it was started. */
+struct proc_info;
+const struct utmp_login *utmp_find_login(const struct utmp_login *logins, size_t n_logins,
+                                         const struct proc_info *procs, size_t n_procs);
+
 /* Every USER_PROCESS entry of the utmp file (a missing file is no entries). */
 int utmp_read_logins(struct utmp_login **ret, size_t *ret_n);
 void utmp_logins_free(struct utmp_login *l, size_t n);

@@ -42,7 +42,10 @@ int remote_command_line(const struct options *o, char **ret) {
         snprintf(timeout, sizeof(timeout), "--timeout=%" PRIu64 ".%06" PRIu64, o->timeout_usec / 1000000u,
                  o->timeout_usec % 1000000u);
 
-        const char *words[12];
+        char backend[32];
+        snprintf(backend, sizeof(backend), "--backend=%s", backend_choice_to_string(o->backend));
+
+        const char *words[13];
         size_t n = 0;
         words[n++] = program;
         if (o->action == ACTION_LIST)
@@ -55,6 +58,8 @@ int remote_command_line(const struct options *o, char **ret) {
                 words[n++] = "--dry-run";
         if (o->action == ACTION_LOGOFF)
                 words[n++] = timeout;
+        if (o->backend != BACKEND_AUTO)
+                words[n++] = backend;
         if (o->target) {
                 words[n++] = "--";
                 words[n++] = o->target;

@@ -24,26 +24,31 @@ size_t sessions_matching_name(const struct session_list *l, const char *name,
         return n;
 }
 
+/* "12" and "012" name session 12; logind's "c3" is matched as it is. */
+static bool id_matches(const struct session *s, const struct options *o) {
+        uint32_t v;
+        if (o->target_is_id)
+                return parse_u32(s->id, &v) == 0 && v == o->target_id;
+        return strcaseeq(s->id, o->target);
+}
+
 int select_session(const struct session_list *l, const struct options *o, const struct session **ret) {
         if (!o->target) {
-                if (l->current_id == AUDIT_SESSION_UNSET)
-                        return -ESRCH;
                 for (size_t i = 0; i < l->n; i++)
-                        if (l->sessions[i].id == l->current_id) {
+                        if (l->sessions[i].current) {
                                 *ret = &l->sessions[i];
                                 return 0;
                         }
                 return -ESRCH;
         }
 
-        if (o->target_is_id) {
-                for (size_t i = 0; i < l->n; i++)
-                        if (l->sessions[i].id == o->target_id) {
-                                *ret = &l->sessions[i];
-                                return 0;
-                        }
+        for (size_t i = 0; i < l->n; i++)
+                if (id_matches(&l->sessions[i], o)) {
+                        *ret = &l->sessions[i];
+                        return 0;
+                }
+        if (o->target_is_id)
                 return -ENOENT;
-        }
 
         const struct session *found[2];
         size_t n = sessions_matching_name(l, o->target, found, ARRAY_SIZE(found));

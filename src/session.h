@@ -5,29 +5,46 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "membership.h"
+
+struct backend;
+
 enum session_state {
-        SESSION_ACTIVE,       /* its terminal or display login is still there */
-        SESSION_DISCONNECTED, /* only processes are left (nohup, screen, ...) */
+        SESSION_ACTIVE,       /* its terminal, display or connection is still there */
+        SESSION_DISCONNECTED, /* only processes are left (nohup, screen, closing) */
 };
 
 enum session_type {
+        SESSION_TYPE_UNSPECIFIED,
         SESSION_TYPE_TTY,
         SESSION_TYPE_X11,
-        SESSION_TYPE_UNSPECIFIED,
+        SESSION_TYPE_WAYLAND,
+        SESSION_TYPE_MIR,
+        SESSION_TYPE_WEB,
 };
 
+/* One login session, whichever backend found it.  Every string in it was
+ * taken from outside (logind, utmp, environments, passwd) and is shown only
+ * through the printers' escaping. */
 struct session {
-        uint32_t id;             /* audit session ID */
-        char *name;              /* "pts/3", "tty2", ":10"; NULL when it has none */
+        char *id;                 /* the backend's ID: "3", "c1" */
+        uint32_t audit_session;   /* AUDIT_SESSION_UNSET: none */
+        const struct backend *backend;
+        struct membership member; /* what makes a process part of it */
+        char *name;               /* "pts/3", "tty2", ":10"; NULL when it has none */
         char *user;
-        uid_t uid;               /* its loginuid */
+        uid_t uid;
         enum session_state state;
         enum session_type type;
-        char *remote_host;       /* NULL when local */
-        pid_t leader;
-        uint64_t login_usec;     /* CLOCK_REALTIME */
-        int64_t idle_usec;       /* -1: unknown */
-        unsigned processes;      /* not counting zombies */
+        char *class_;             /* logind's class: "user", "greeter"; NULL when unknown */
+        char *service;            /* the PAM service: "sshd", "su" */
+        char *seat;
+        unsigned vt;              /* 0: none */
+        char *remote_host;        /* NULL when local */
+        pid_t leader;             /* 0: gone or unknown */
+        uint64_t login_usec;      /* CLOCK_REALTIME */
+        int64_t idle_usec;        /* -1: unknown */
+        unsigned processes;       /* not counting zombies */
         dev_t tty;
         bool current;
         bool console;
@@ -38,19 +55,39 @@ struct session {
 
 struct session_list {
         struct session *sessions;
-        size_t n;
-        uint32_t current_id; /* AUDIT_SESSION_UNSET: caller is in no session */
+        size_t n, alloc;
+        const struct backend *backend;
 };
 
-/* Every login session of this host, by audit session ID, sorted by ID. */
-int sessions_discover(struct session_list *ret);
+void session_done(struct session *s);
 void session_list_done(struct session_list *l);
+
+/* A new zeroed session at the end of the list (audit_session unset, idle
+ * unknown); NULL when out of memory. */
+struct session *session_list_append(struct session_list *l);
+
+/* Drops the last session appended. */
+void session_list_drop_last(struct session_list *l);
+
+/* Sorts by ID: numeric IDs by value, before the others ("c1"). */
+void session_list_sort(struct session_list *l);
 
 const char *session_state_to_string(enum session_state s);
 const char *session_type_to_string(enum session_type t);
+enum session_type session_type_from_string(const char *s);
 
 /* "pts/3" for a pty, "tty1", "ttyS0", "console"; sysfs for the rest. */
 int tty_name_from_dev(dev_t dev, char **ret);
 
 /* Whether a terminal line ("ttyS0", "tty1", "console") is the system console. */
 bool tty_line_is_console(const char *line);
+
+/* The name of a user, or the number when passwd has none. */
+int user_name(uid_t uid, char **ret);
+
+/* How long the terminal line has been idle, from its atime as w(1) does;
+ * -1 when it is no terminal. */
+int64_t idle_of_line(const char *line);
+
+/* Copies src into *dst unless it is NULL or empty. */
+int strdup_to(char **dst, const char *src);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "policy.h"
+#include "membership.h"
 #include "procscan.h"
 
 struct terminate_options {
@@ -31,27 +32,12 @@ struct terminate_report {
         size_t n_denied_procs;
 };
 
-/* Ends every process of audit session sid except the caller itself:
- * SIGHUP+SIGTERM+SIGCONT, a grace period, then stop everything (cgroup.freeze
- * or SIGSTOP rounds until a scan finds nothing new) and SIGKILL it, or
- * cgroup.kill where the session has a cgroup of its own.  Every signal goes
- * through a pidfd whose process was checked to be in the session.
+/* Ends every member of m except the caller itself: SIGHUP+SIGTERM+SIGCONT,
+ * a grace period, then stop everything (cgroup.freeze or SIGSTOP rounds
+ * until a scan finds nothing new) and SIGKILL it, or cgroup.kill where the
+ * session has a cgroup of its own.  Every signal goes through a pidfd whose
+ * process was checked to be a member.
  * Returns 0 when nothing of the session is left, -EBUSY when processes
  * survived (listed in rep->left), or another negative errno. */
-int session_terminate(uint32_t sid, const struct terminate_options *o, struct terminate_report *rep);
+int session_terminate(const struct membership *m, const struct terminate_options *o, struct terminate_report *rep);
 void terminate_report_done(struct terminate_report *rep);
-
-/* Pins the process behind a /proc/PID directory fd with a pidfd, if it is
- * still that process and still in session sid.  Returns the pidfd, -ESRCH
- * when it is gone or left the session, or another negative errno. */
-int pin_at(int procdir_fd, pid_t pid, uint32_t sid);
-
-/* Sends sigs to the process p describes, through a pidfd, only if the
- * process behind the pid is still in session sid and has p's start time.
- * Returns 0, -ESRCH (gone, or the pid now belongs to another process),
- * -EPERM, or another negative errno. */
-int signal_pinned(const struct proc_info *p, uint32_t sid, const int *sigs, size_t n_sigs);
-
-/* The cgroup v2 directory that holds exactly this session's processes (and
- * nothing else), as logind makes one per session; -ENOENT when it has none. */
-int session_own_cgroup(uint32_t sid, const struct proc_info *procs, size_t n, char **ret_path);

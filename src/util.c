@@ -71,3 +71,9 @@ static uint64_t clock_usec(clockid_t id) {
 
 uint64_t now_realtime_usec(void) { return clock_usec(CLOCK_REALTIME); }
 uint64_t now_monotonic_usec(void) { return clock_usec(CLOCK_MONOTONIC); }
+
+void sleep_usec(uint64_t usec) {
+        struct timespec ts = { .tv_sec = (time_t) (usec / 1000000u), .tv_nsec = (long) (usec % 1000000u) * 1000 };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}

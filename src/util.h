@@ -56,3 +56,6 @@ bool has_control_chars(const char *s);
 /* CLOCK_REALTIME / CLOCK_MONOTONIC in microseconds. */
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
+
+/* Sleeps that long, resuming after signals. */
+void sleep_usec(uint64_t usec);

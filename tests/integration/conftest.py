@@ -151,7 +151,17 @@ def run_logoff(*args, as_user=None, env=None, timeout=120):
 def list_json(*extra):
     cp = run_logoff("--list", "--json", *extra)
     assert cp.returncode == 0, cp.stderr
-    return {s["id"]: s for s in json.loads(cp.stdout)["sessions"]}
+    return by_id(json.loads(cp.stdout)["sessions"])
+
+
+def by_id(sessions):
+    """Sessions keyed by ID: IDs are strings in JSON, numbers here where
+    they are audit session numbers, to compare with the helpers' sids."""
+    out = {}
+    for s in sessions:
+        assert isinstance(s["id"], str), s
+        out[int(s["id"]) if s["id"].isdigit() else s["id"]] = s
+    return out
 
 
 def table_rows(text):
@@ -166,7 +176,7 @@ def table_rows(text):
             "current": line[0] == ">",
             "name": line[1:cols["USERNAME"]].strip(),
             "user": line[cols["USERNAME"]:line.index(" ", cols["USERNAME"])].strip(),
-            "id": int(line[:cols["ID"] + 2].split()[-1]),
+            "id": (lambda i: int(i) if i.isdigit() else i)(line[:cols["ID"] + 2].split()[-1]),
             "state": line[cols["STATE"]:cols["TYPE"]].strip(),
             "type": line[cols["TYPE"]:cols["DEVICE"]].strip(),
             "device": line[cols["DEVICE"]:].strip(),

@@ -5,7 +5,7 @@ import os
 import time
 
 import harness as H
-from conftest import USER1, USER2, list_json, run_logoff, table_rows
+from conftest import USER1, USER2, by_id, list_json, run_logoff, table_rows
 
 
 def test_three_live_sessions_listed_with_their_fields(mksession, sshd, users):
@@ -59,7 +59,7 @@ def test_current_session_is_marked(mksession):
     assert len(marked) == 1 and marked[0]["id"] == s.sid and marked[0]["name"] == s.tty
     js = json.loads(out[out.index("{"):out.rindex("}") + 1])
     current = [x for x in js["sessions"] if x["current"]]
-    assert [x["id"] for x in current] == [s.sid]
+    assert [x["id"] for x in current] == [str(s.sid)]
 
 
 def test_x11_display_session(mksession):
@@ -134,7 +134,7 @@ def test_listing_works_unprivileged(mksession, users):
     s = mksession("sleep", "100000", user=USER1)
     cp = run_logoff("--list", "--json", as_user=users[USER2])
     assert cp.returncode == 0, cp.stderr
-    ids = {x["id"]: x for x in json.loads(cp.stdout)["sessions"]}
+    ids = by_id(json.loads(cp.stdout)["sessions"])
     assert ids[s.sid]["name"] == s.tty and ids[s.sid]["user"] == USER1
 
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "backend.h"
 #include "output.h"
 #include "procscan.h"
 #include "session-child.h"
@@ -11,16 +12,21 @@
 #include <sys/wait.h>
 
 static struct session_list fake_list(void) {
-        static struct session s[4];
-        s[0] = (struct session) { .id = 3, .name = "pts/0", .user = "alice", .state = SESSION_ACTIVE,
+        static struct session s[5];
+        s[0] = (struct session) { .id = "3", .name = "pts/0", .user = "alice", .state = SESSION_ACTIVE,
                                   .type = SESSION_TYPE_TTY, .remote_host = "10.0.0.9", .processes = 3 };
-        s[1] = (struct session) { .id = 7, .name = "tty1", .user = "root", .state = SESSION_ACTIVE,
+        s[1] = (struct session) { .id = "7", .name = "tty1", .user = "root", .state = SESSION_ACTIVE,
                                   .type = SESSION_TYPE_TTY, .console = true, .processes = 1, .current = true };
-        s[2] = (struct session) { .id = 9, .name = ":10", .user = "bob", .state = SESSION_ACTIVE,
+        s[2] = (struct session) { .id = "9", .name = ":10", .user = "bob", .state = SESSION_ACTIVE,
                                   .type = SESSION_TYPE_X11, .idle_usec = -1, .processes = 20 };
-        s[3] = (struct session) { .id = 12, .name = NULL, .user = "bob\"q", .state = SESSION_DISCONNECTED,
+        s[3] = (struct session) { .id = "12", .name = NULL, .user = "bob\"q", .state = SESSION_DISCONNECTED,
                                   .type = SESSION_TYPE_UNSPECIFIED, .processes = 1 };
-        return (struct session_list) { .sessions = s, .n = 4, .current_id = 7 };
+        s[4] = (struct session) { .id = "c1", .name = NULL, .user = "carol", .state = SESSION_ACTIVE,
+                                  .type = SESSION_TYPE_TTY, .class_ = "user", .service = "su", .seat = "seat0",
+                                  .vt = 2, .audit_session = UINT32_MAX, .processes = 2 };
+        for (size_t i = 0; i < 4; i++)
+                s[i].audit_session = (uint32_t) atoi(s[i].id);
+        return (struct session_list) { .sessions = s, .n = 5 };
 }
 
 static const struct session *pick(const struct session_list *l, const char *target, int *r) {
@@ -38,19 +44,27 @@ static void test_select(void) {
         const struct session *s;
 
         s = pick(&l, NULL, &r);
-        CHECK(s && s->id == 7, "no target: the current session");
+        CHECK(s && streq(s->id, "7"), "no target: the current session");
         s = pick(&l, "9", &r);
-        CHECK(s && s->id == 9, "by ID");
+        CHECK(s && streq(s->id, "9"), "by ID");
+        s = pick(&l, "009", &r);
+        CHECK(s && streq(s->id, "9"), "by ID with leading zeros");
+        s = pick(&l, "c1", &r);
+        CHECK(s && streq(s->id, "c1"), "by logind's string ID");
+        s = pick(&l, "C1", &r);
+        CHECK(s && streq(s->id, "c1"), "by string ID, case-insensitive");
+        s = pick(&l, "c2", &r);
+        CHECK(!s && r == -ENOENT, "unknown string ID");
         s = pick(&l, "PTS/0", &r);
-        CHECK(s && s->id == 3, "by name, case-insensitive");
+        CHECK(s && streq(s->id, "3"), "by name, case-insensitive");
         s = pick(&l, "/dev/pts/0", &r);
-        CHECK(s && s->id == 3, "by /dev/ path");
+        CHECK(s && streq(s->id, "3"), "by /dev/ path");
         s = pick(&l, "/DEV/pts/0", &r);
-        CHECK(s && s->id == 3, "by /DEV/ path");
+        CHECK(s && streq(s->id, "3"), "by /DEV/ path");
         s = pick(&l, ":10", &r);
-        CHECK(s && s->id == 9, "by X display");
+        CHECK(s && streq(s->id, "9"), "by X display");
         s = pick(&l, "console", &r);
-        CHECK(s && s->id == 7, "'console' names the console session");
+        CHECK(s && streq(s->id, "7"), "'console' names the console session");
         s = pick(&l, "pts/9", &r);
         CHECK(!s && r == -ENOENT, "unknown name");
         s = pick(&l, "4", &r);
@@ -58,20 +72,20 @@ static void test_select(void) {
         s = pick(&l, "pts/", &r);
         CHECK(!s && r == -ENOENT, "prefix of a name is not a match");
 
-        l.current_id = AUDIT_SESSION_UNSET;
+        l.sessions[1].current = false;
         s = pick(&l, NULL, &r);
         CHECK(!s && r == -ESRCH, "no target and not in a session");
 
         /* The same line twice: the active login wins over remnants, two
          * active ones are ambiguous. */
         struct session dup[3] = {
-                { .id = 20, .name = "pts/5", .state = SESSION_DISCONNECTED },
-                { .id = 21, .name = "pts/5", .state = SESSION_ACTIVE },
-                { .id = 22, .name = "pts/6", .state = SESSION_ACTIVE },
+                { .id = "20", .name = "pts/5", .state = SESSION_DISCONNECTED },
+                { .id = "21", .name = "pts/5", .state = SESSION_ACTIVE },
+                { .id = "22", .name = "pts/6", .state = SESSION_ACTIVE },
         };
-        struct session_list d = { .sessions = dup, .n = 3, .current_id = AUDIT_SESSION_UNSET };
+        struct session_list d = { .sessions = dup, .n = 3 };
         s = pick(&d, "pts/5", &r);
-        CHECK(s && s->id == 21, "active session preferred over a disconnected one of the same name");
+        CHECK(s && streq(s->id, "21"), "active session preferred over a disconnected one of the same name");
         dup[0].state = SESSION_ACTIVE;
         s = pick(&d, "pts/5", &r);
         CHECK(!s && r == -ENOTUNIQ, "two active sessions of one name are ambiguous");
@@ -101,6 +115,8 @@ static void test_output(void) {
               "'>' marks the current session");
         CHECK(t && strstr(t, "\n                   bob\"q                    12  Disc    unspecified \n"),
               "a disconnected session without a name");
+        CHECK(t && strstr(t, "\n                   carol                    c1  Active  tty         \n"),
+              "a string ID, right-aligned");
         free(t);
 
         t = capture(output_sessions_table, &l, &l.sessions[2]);
@@ -108,15 +124,21 @@ static void test_output(void) {
         free(t);
 
         char *j = capture(output_sessions_json, &l, NULL);
-        CHECK(j && strncmp(j, "{\"sessions\":[\n  {\"id\":3,\"name\":\"pts/0\",\"user\":\"alice\"", 50) == 0,
-              "JSON starts with the first session");
+        static const char head[] = "{\"sessions\":[\n  {\"id\":\"3\",\"audit_session\":3,";
+        CHECK(j && strncmp(j, head, strlen(head)) == 0,
+              "JSON starts with the first session, its ID a string");
+        CHECK(j && strstr(j, "{\"id\":\"c1\",\"audit_session\":null,"), "JSON: no audit session is null");
+        CHECK(j && strstr(j, "\"class\":\"user\",\"service\":\"su\",\"seat\":\"seat0\",\"vt\":2,"),
+              "JSON: class, service, seat and VT");
+        CHECK(j && strstr(j, "\"class\":null,\"service\":null,\"seat\":null,\"vt\":null,"),
+              "JSON: null class, service, seat and VT where unknown");
         CHECK(j && strstr(j, "\"user\":\"bob\\\"q\""), "JSON escapes quotes");
         CHECK(j && strstr(j, "\"name\":null"), "JSON null for a missing name");
         CHECK(j && strstr(j, "\"idle_seconds\":null"), "JSON null for an unknown idle time");
         CHECK(j && strstr(j, "\"console\":true"), "JSON console flag");
         free(j);
 
-        struct session_list empty = { .current_id = AUDIT_SESSION_UNSET };
+        struct session_list empty = { 0 };
         j = capture(output_sessions_json, &empty, NULL);
         CHECK_STREQ(j, "{\"sessions\":[]}\n", "JSON of no sessions");
         free(j);
@@ -134,13 +156,19 @@ static void test_discover_real_session(void) {
         CHECK(child > 0 && sid != AUDIT_SESSION_UNSET, "child got an audit session");
 
         struct session_list l;
-        CHECK(sessions_discover(&l) == 0, "discover");
+        int fallback;
+        CHECK(backends_discover(BACKEND_KERNEL, &l, &fallback) == 0, "discover");
         const struct session *found = NULL;
         for (size_t i = 0; i < l.n; i++)
-                if (l.sessions[i].id == sid)
+                if (l.sessions[i].audit_session == sid)
                         found = &l.sessions[i];
         CHECK(found != NULL, "the new session %u is listed", sid);
         if (found) {
+                char want[16];
+                snprintf(want, sizeof(want), "%u", sid);
+                CHECK(streq(found->id, want), "its ID is the audit session number");
+                CHECK(found->member.audit_id == sid && !found->member.cgroup, "membership by audit session");
+                CHECK(found->backend == &backend_kernel, "found by the kernel backend");
                 CHECK(found->leader == child, "its leader is the child");
                 CHECK(found->processes == 1, "it has one process");
                 CHECK(streq(found->user, "root") && found->uid == 0, "it belongs to root");

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "pidref.h"
 #include "procscan.h"
 #include "session-child.h"
 #include "tap.h"
@@ -8,10 +9,13 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+static struct membership by_audit(uint32_t sid) { return (struct membership) { .audit_id = sid }; }
+
 static int scan_one(uint32_t sid, pid_t pid, struct proc_info *ret) {
         struct proc_info *procs = NULL;
         size_t n = 0;
-        int r = proc_scan(sid, 0, &procs, &n);
+        struct membership m = by_audit(sid);
+        int r = proc_scan(&m, 0, &procs, &n);
         if (r < 0)
                 return r;
         r = -ENOENT;
@@ -57,7 +61,7 @@ static void test_signal_reaches_the_session_process(void) {
         struct proc_info info;
         CHECK(scan_one(sid, child, &info) == 0, "scan finds it");
         static const int term[] = { SIGTERM };
-        CHECK(signal_pinned(&info, sid, term, 1) == 0, "signal sent");
+        CHECK(signal_pinned(&info, &(struct membership) { .audit_id = sid }, term, 1) == 0, "signal sent");
         int status = 0;
         CHECK(waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
               "child ended by SIGTERM");
@@ -70,7 +74,7 @@ static void test_wrong_session_not_signalled(void) {
         struct proc_info info;
         CHECK(scan_one(sid_b, b, &info) == 0, "scan finds b");
         static const int kill_sig[] = { SIGKILL };
-        CHECK(signal_pinned(&info, sid_a, kill_sig, 1) == -ESRCH, "b is not in a's session: refused");
+        CHECK(signal_pinned(&info, &(struct membership) { .audit_id = sid_a }, kill_sig, 1) == -ESRCH, "b is not in a's session: refused");
         usleep(20000);
         CHECK(alive(b), "b still alive");
         kill(a, SIGKILL);
@@ -92,7 +96,7 @@ static void test_reused_pid_not_signalled(void) {
         CHECK(newcomer == old, "pid %d reused by a process outside the session", (int) old);
 
         static const int kill_sig[] = { SIGKILL };
-        CHECK(signal_pinned(&info, sid, kill_sig, 1) == -ESRCH, "stale scan entry: nothing signalled");
+        CHECK(signal_pinned(&info, &(struct membership) { .audit_id = sid }, kill_sig, 1) == -ESRCH, "stale scan entry: nothing signalled");
         usleep(20000);
         CHECK(newcomer > 0 && alive(newcomer), "the newcomer is alive");
 
@@ -107,7 +111,7 @@ static void test_reused_pid_not_signalled(void) {
         pid_t live = spawn_session_child(&sid2);
         CHECK(scan_one(sid2, live, &forged) == 0, "scan a live process");
         forged.start_ticks += 1;
-        CHECK(signal_pinned(&forged, sid2, kill_sig, 1) == -ESRCH, "start time differs: nothing signalled");
+        CHECK(signal_pinned(&forged, &(struct membership) { .audit_id = sid2 }, kill_sig, 1) == -ESRCH, "start time differs: nothing signalled");
         usleep(20000);
         CHECK(alive(live), "still alive");
         kill(live, SIGKILL);
@@ -136,7 +140,7 @@ static int stale_directory_child(void) {
         int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return 12;
-        int pidfd = pin_at(dirfd, victim, sid);
+        int pidfd = pin_at(dirfd, victim, &(struct membership) { .audit_id = sid });
         if (pidfd < 0)
                 return 13; /* the live victim must pin */
         close(pidfd);
@@ -150,7 +154,7 @@ static int stale_directory_child(void) {
         if (proc_session_id(newcomer, &newcomer_sid) < 0 || newcomer_sid != sid)
                 return 15;
 
-        int r = pin_at(dirfd, victim, sid);
+        int r = pin_at(dirfd, victim, &(struct membership) { .audit_id = sid });
         usleep(20000);
         bool newcomer_alive = alive(newcomer);
         kill(newcomer, SIGKILL);

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* Sessions as the kernel knows them: audit sessions (/proc/PID/sessionid,
+ * set by pam_loginuid at login and kept by every child), joined with utmp.
+ * For hosts without logind. */
+#include "backend.h"
+
+#include <inttypes.h>
+#include <sys/sysmacros.h>
+
+#include "procscan.h"
+#include "records.h"
+#include "util.h"
+
+static int cmp_proc_by_session_then_start(const void *a, const void *b) {
+        const struct proc_info *x = a, *y = b;
+        if (x->session_id != y->session_id)
+                return x->session_id < y->session_id ? -1 : 1;
+        if (x->start_ticks != y->start_ticks)
+                return x->start_ticks < y->start_ticks ? -1 : 1;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Sessions without utmp (xrdp without pam_loginuid's utmp, nohup remnants)
+ * still say in their environment where they came from. */
+static int fill_from_environment(struct session *s, const struct proc_info *procs, size_t n) {
+        const size_t max_tries = 64;
+        for (size_t i = 0; i < n && i < max_tries && (!s->name || !s->remote_host); i++) {
+                if (!proc_is_alive(&procs[i]))
+                        continue;
+                _cleanup_free_ char *display = NULL, *ssh = NULL;
+                if (!s->name && proc_getenv(procs[i].pid, "DISPLAY", &display) == 0 && display[0] == ':') {
+                        s->name = TAKE_PTR(display);
+                        s->type = SESSION_TYPE_X11;
+                }
+                if (!s->remote_host && proc_getenv(procs[i].pid, "SSH_CONNECTION", &ssh) == 0) {
+                        ssh[strcspn(ssh, " ")] = '\0';
+                        if (*ssh)
+                                s->remote_host = TAKE_PTR(ssh);
+                }
+        }
+        return 0;
+}
+
+/* A user manager (user@UID.service: systemd --user, (sd-pam), its dbus)
+ * gets an audit session of its own from Debian's PAM file systemd-user, and
+ * so does a lingering user's: neither is a login. */
+static bool is_user_manager(pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        if (proc_cgroup_path(pid, "", &path) < 0)
+                return false;
+        for (const char *c = strstr(path, "/user@"); c; c = strstr(c + 1, "/user@")) {
+                size_t len = strcspn(c + 1, "/");
+                if (len > 8 && strncmp(c + 1 + len - 8, ".service", 8) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Fills s from its processes (sorted by start time) and utmp.  Returns 1
+ * when it is a session of this host, 0 when it is none (zombies only, a
+ * container's login, a user manager), or a negative errno. */
+static int build_session(struct session *s, const struct proc_info *procs, size_t n,
+                         const struct utmp_login *logins, size_t n_logins) {
+        int r;
+        if (asprintf(&s->id, "%" PRIu32, procs[0].session_id) < 0) {
+                s->id = NULL;
+                return -ENOMEM;
+        }
+        s->audit_session = s->member.audit_id = procs[0].session_id;
+        s->uid = procs[0].loginuid;
+        s->type = SESSION_TYPE_UNSPECIFIED;
+        s->state = SESSION_DISCONNECTED;
+
+        /* A login made inside a container has all its processes in a PID
+         * namespace below ours, and the host's passwd names the wrong user.
+         * A process of our own login that went into a namespace of its own
+         * is still ours (and still ended). */
+        bool ours = false;
+        for (size_t i = 0; i < n && !ours; i++)
+                ours = proc_is_alive(&procs[i]) && !procs[i].child_pidns;
+        if (!ours)
+                return 0;
+
+        /* procs is sorted by start time: the first live one started the
+         * session unless utmp names another. */
+        const struct proc_info *leader = NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (proc_is_alive(&procs[i])) {
+                        s->processes++;
+                        if (!leader)
+                                leader = &procs[i];
+                }
+        }
+        if (!leader)
+                return 0; /* zombies waiting to be reaped are not a session */
+        if (is_user_manager(leader->pid))
+                return 0;
+        s->leader = leader->pid;
+        s->login_usec = proc_start_realtime_usec(leader->start_ticks);
+
+        r = user_name(s->uid, &s->user);
+        if (r < 0)
+                return r;
+
+        const struct utmp_login *login = utmp_find_login(logins, n_logins, procs, n);
+        if (login) {
+                s->leader = login->pid;
+                s->login_usec = login->login_usec;
+                s->state = SESSION_ACTIVE;
+                if ((r = strdup_to(&s->utmp_id, login->id)) < 0 ||
+                    (r = strdup_to(&s->utmp_line, login->line)) < 0 ||
+                    (r = strdup_to(&s->name, login->line)) < 0)
+                        return r;
+                if (login->host[0] == ':' && !s->name)
+                        r = strdup_to(&s->name, login->host);
+                else if (login->host[0] != ':')
+                        r = strdup_to(&s->remote_host, login->host);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < n && !s->tty; i++)
+                if (procs[i].tty && proc_is_alive(&procs[i]))
+                        s->tty = procs[i].tty;
+        if (!s->name && s->tty) {
+                r = tty_name_from_dev(s->tty, &s->name);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                if (s->name)
+                        s->state = SESSION_ACTIVE;
+        }
+        if (!login) {
+                r = fill_from_environment(s, procs, n);
+                if (r < 0)
+                        return r;
+        }
+
+        if (s->name && s->name[0] == ':') {
+                s->type = SESSION_TYPE_X11;
+                s->state = SESSION_ACTIVE;
+        } else if (s->name)
+                s->type = SESSION_TYPE_TTY;
+
+        s->idle_usec = idle_of_line(s->name);
+        s->console = (s->tty == makedev(5, 1)) || tty_line_is_console(s->name);
+        return 1;
+}
+
+static int kernel_discover(struct session_list *l) {
+        struct proc_info *procs = NULL;
+        size_t n_procs = 0;
+        struct utmp_login *logins = NULL;
+        size_t n_logins = 0;
+        uint32_t current = AUDIT_SESSION_UNSET;
+        int r;
+
+        r = proc_session_id(getpid(), &current);
+        if (r < 0)
+                return r;
+        r = proc_scan(NULL, PROC_SCAN_LOGINUID | PROC_SCAN_NS, &procs, &n_procs);
+        if (r < 0)
+                return r;
+        r = utmp_read_logins(&logins, &n_logins);
+        if (r < 0)
+                goto out;
+
+        if (n_procs > 0)
+                qsort(procs, n_procs, sizeof(*procs), cmp_proc_by_session_then_start);
+
+        for (size_t i = 0; i < n_procs;) {
+                size_t j = i;
+                while (j < n_procs && procs[j].session_id == procs[i].session_id)
+                        j++;
+                struct session *s = session_list_append(l);
+                if (!s) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                r = build_session(s, procs + i, j - i, logins, n_logins);
+                if (r <= 0) {
+                        session_list_drop_last(l);
+                        if (r < 0)
+                                goto out;
+                } else
+                        s->current = s->audit_session == current;
+                i = j;
+        }
+        r = 0;
+out:
+        free(procs);
+        utmp_logins_free(logins, n_logins);
+        return r;
+}
+
+static int kernel_probe(void) { return 0; }
+
+static int kernel_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
+        *rep = (struct end_report) { .forgotten = -1 };
+        return session_terminate(&s->member, o, &rep->procs);
+}
+
+const struct backend backend_kernel = {
+        .name = "kernel",
+        .probe = kernel_probe,
+        .discover = kernel_discover,
+        .end = kernel_end,
+        .record = record_session_logout,
+};

@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: MIT */
+/* Sessions as systemd-logind or elogind know them, through sd-login and
+ * sd-bus (libsystemd or libelogind, loaded with dlopen).  logind decides
+ * what a session is (no user managers, no lingering users), who may end it
+ * (polkit), and is asked first when one ends. */
+#include "backend.h"
+
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "libsystemd.h"
+#include "procscan.h"
+#include "records.h"
+#include "util.h"
+
+#define LOGIN1 "org.freedesktop.login1"
+#define LOGIN1_PATH "/org/freedesktop/login1"
+#define LOGIN1_MANAGER "org.freedesktop.login1.Manager"
+#define LOGIN1_SESSION "org.freedesktop.login1.Session"
+#define DBUS_PROPERTIES "org.freedesktop.DBus.Properties"
+#define SYSTEMD1 "org.freedesktop.systemd1"
+#define SYSTEMD1_PATH "/org/freedesktop/systemd1"
+
+/* A logind that does not answer within this is treated as not running. */
+#define PROBE_TIMEOUT_USEC (2u * 1000000u)
+#define CALL_TIMEOUT_USEC (10u * 1000000u)
+/* How long logind may take to forget a session whose processes are gone. */
+#define FORGET_TIMEOUT_USEC (5u * 1000000u)
+
+static const struct libsystemd *lib;
+static sd_bus *bus;
+
+static void bus_error_done(sd_bus_error *e) {
+        if (lib)
+                lib->error_free(e);
+}
+
+static void message_unrefp(sd_bus_message **m) {
+        if (*m)
+                lib->message_unref(*m);
+}
+
+#define _cleanup_bus_error_ __attribute__((cleanup(bus_error_done)))
+#define _cleanup_message_ __attribute__((cleanup(message_unrefp)))
+
+static bool error_is(const sd_bus_error *e, const char *name) {
+        return e->name && streq(e->name, name);
+}
+
+/* The bus errors logoff tells apart, as errnos. */
+static int errno_of(const sd_bus_error *e, int r) {
+        if (error_is(e, "org.freedesktop.DBus.Error.AccessDenied") ||
+            error_is(e, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"))
+                return -EACCES;
+        if (error_is(e, "org.freedesktop.login1.NoSuchSession") ||
+            error_is(e, "org.freedesktop.systemd1.NoSuchUnit"))
+                return -ENOENT;
+        if (error_is(e, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+            error_is(e, "org.freedesktop.DBus.Error.NameHasNoOwner"))
+                return -EHOSTDOWN;
+        if (error_is(e, "org.freedesktop.DBus.Error.NoReply") ||
+            error_is(e, "org.freedesktop.DBus.Error.Timeout"))
+                return -ETIMEDOUT;
+        return r < 0 ? r : -EIO;
+}
+
+static int bus_open(void) {
+        if (bus)
+                return 0;
+        int r = libsystemd_get(&lib);
+        if (r < 0)
+                return r;
+        r = lib->bus_open_system(&bus);
+        if (r < 0) {
+                bus = NULL;
+                return r;
+        }
+        return lib->bus_set_method_call_timeout(bus, PROBE_TIMEOUT_USEC);
+}
+
+static int logind_probe(void) {
+        int r = bus_open();
+        if (r < 0)
+                return r;
+        _cleanup_bus_error_ sd_bus_error e = { 0 };
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        r = lib->bus_call_method(bus, LOGIN1, LOGIN1_PATH, "org.freedesktop.DBus.Peer", "Ping", &e, &reply, "");
+        if (r < 0)
+                return errno_of(&e, r);
+        return lib->bus_set_method_call_timeout(bus, CALL_TIMEOUT_USEC);
+}
+
+/* What logind says of one session. */
+struct props {
+        char *id, *user, *tty, *display, *remote_host, *service, *scope, *type, *class_, *state, *seat;
+        uint32_t uid, vt, leader, audit;
+        uint64_t timestamp, idle_since;
+        int idle_hint;
+};
+
+static void props_done(struct props *p) {
+        free(p->id);
+        free(p->user);
+        free(p->tty);
+        free(p->display);
+        free(p->remote_host);
+        free(p->service);
+        free(p->scope);
+        free(p->type);
+        free(p->class_);
+        free(p->state);
+        free(p->seat);
+        *p = (struct props) { 0 };
+}
+
+static int read_string(sd_bus_message *m, char **ret) {
+        const char *s = NULL;
+        int r = lib->message_read_basic(m, 's', &s);
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = s && *s ? strdup(s) : NULL;
+        return s && *s && !*ret ? -ENOMEM : 0;
+}
+
+/* One entry {sv} of a GetAll reply. */
+static int read_property(sd_bus_message *m, struct props *p) {
+        const char *name = NULL, *contents = NULL;
+        char type;
+        int r = lib->message_read_basic(m, 's', &name);
+        if (r < 0)
+                return r;
+        r = lib->message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        if (type != 'v' || !contents)
+                return -EBADMSG;
+
+        static const struct {
+                const char *name, *sig;
+                size_t offset;
+        } fields[] = {
+                { "Id", "s", offsetof(struct props, id) },
+                { "Name", "s", offsetof(struct props, user) },
+                { "TTY", "s", offsetof(struct props, tty) },
+                { "Display", "s", offsetof(struct props, display) },
+                { "RemoteHost", "s", offsetof(struct props, remote_host) },
+                { "Service", "s", offsetof(struct props, service) },
+                { "Scope", "s", offsetof(struct props, scope) },
+                { "Type", "s", offsetof(struct props, type) },
+                { "Class", "s", offsetof(struct props, class_) },
+                { "State", "s", offsetof(struct props, state) },
+                { "VTNr", "u", offsetof(struct props, vt) },
+                { "Leader", "u", offsetof(struct props, leader) },
+                { "Audit", "u", offsetof(struct props, audit) },
+                { "Timestamp", "t", offsetof(struct props, timestamp) },
+                { "IdleSinceHint", "t", offsetof(struct props, idle_since) },
+                { "IdleHint", "b", offsetof(struct props, idle_hint) },
+                { "Seat", "(so)", offsetof(struct props, seat) },
+                { "User", "(uo)", offsetof(struct props, uid) },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+                if (!streq(name, fields[i].name) || !streq(contents, fields[i].sig))
+                        continue;
+                void *slot = (char *) p + fields[i].offset;
+                r = lib->message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        return r;
+                switch (contents[0]) {
+                case 's':
+                        r = read_string(m, slot);
+                        break;
+                case 'u':
+                case 't':
+                case 'b':
+                        r = lib->message_read_basic(m, contents[0], slot);
+                        break;
+                case '(': {
+                        r = lib->message_enter_container(m, 'r', contents[1] == 's' ? "so" : "uo");
+                        if (r < 0)
+                                break;
+                        if (contents[1] == 's')
+                                r = read_string(m, slot);
+                        else
+                                r = lib->message_read_basic(m, 'u', slot);
+                        if (r >= 0)
+                                r = lib->message_skip(m, "o");
+                        if (r >= 0)
+                                r = lib->message_exit_container(m);
+                        break;
+                }
+                }
+                if (r < 0)
+                        return r;
+                return lib->message_exit_container(m);
+        }
+        return lib->message_skip(m, "v");
+}
+
+static int session_props(const char *path, struct props *p) {
+        _cleanup_bus_error_ sd_bus_error e = { 0 };
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        int r = lib->bus_call_method(bus, LOGIN1, path, DBUS_PROPERTIES, "GetAll", &e, &reply, "s", LOGIN1_SESSION);
+        if (r < 0)
+                return errno_of(&e, r);
+        r = lib->message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = lib->message_enter_container(reply, 'e', "sv")) > 0) {
+                r = read_property(reply, p);
+                if (r < 0)
+                        return r;
+                r = lib->message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return lib->message_exit_container(reply);
+}
+
+/* A session of the list being built, with what the process walk found. */
+struct found {
+        struct session *s;
+        char *scope;
+        struct proc_info *procs;
+        size_t n_procs, alloc;
+        char *hierarchy; /* where sd-login found its cgroup */
+        char *cgroup;    /* common ancestor of its processes' cgroups */
+};
+
+struct walk {
+        struct found *found;
+        size_t n;
+        int error;
+};
+
+static struct found *found_by_id(struct walk *w, const char *id) {
+        for (size_t i = 0; i < w->n; i++)
+                if (streq(w->found[i].s->id, id))
+                        return &w->found[i];
+        return NULL;
+}
+
+static struct found *found_by_audit(struct walk *w, uint32_t audit) {
+        if (audit == AUDIT_SESSION_UNSET)
+                return NULL;
+        for (size_t i = 0; i < w->n; i++)
+                if (w->found[i].s->audit_session == audit)
+                        return &w->found[i];
+        return NULL;
+}
+
+static int add_proc(struct found *f, const struct proc_info *p) {
+        if (f->n_procs == f->alloc) {
+                size_t na = f->alloc ? f->alloc * 2 : 16;
+                struct proc_info *n = reallocarray(f->procs, na, sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                f->procs = n;
+                f->alloc = na;
+        }
+        f->procs[f->n_procs++] = *p;
+        return 0;
+}
+
+/* The line of /proc/PID/cgroup that holds the path sd-login gave: the
+ * hierarchy logind tracks sessions in (unified, or elogind's own). */
+static int hierarchy_of(int procdir_fd, const char *cgroup, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_small_file_at(procdir_fd, "cgroup", &text, NULL);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *unified = NULL;
+        if (cgroup_path_in(text, "", &unified) == 0 && streq(unified, cgroup)) {
+                *ret = strdup("");
+                return *ret ? 0 : -ENOMEM;
+        }
+        for (char *line = text; line && *line;) {
+                char *eol = strchr(line, '\n');
+                if (eol)
+                        *eol = '\0';
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (c2 && streq(c2 + 1, cgroup) && c2 > c1 + 1) {
+                        /* "name=elogind" of "1:name=elogind:/3" */
+                        const char *named = strstr(c1 + 1, "name=");
+                        if (named && named < c2) {
+                                *ret = strndup(named, strcspn(named, ",:"));
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                }
+                line = eol ? eol + 1 : NULL;
+        }
+        return -ENOENT;
+}
+
+/* The longest path both lie in. */
+static void common_ancestor(char *acc, const char *path) {
+        size_t i = 0, last_slash = 0;
+        while (acc[i] && acc[i] == path[i]) {
+                if (acc[i] == '/')
+                        last_slash = i;
+                i++;
+        }
+        if (acc[i] == '\0' && (path[i] == '\0' || path[i] == '/'))
+                return;
+        acc[last_slash == 0 ? 1 : last_slash] = '\0';
+}
+
+static int visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
+        struct walk *w = userdata;
+        struct proc_info p = { .pid = pid, .session_id = audit_id };
+        int r = proc_read_stat_at(procdir_fd, &p);
+        if (vanished(r))
+                return 0;
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *id = NULL, *cgroup = NULL;
+        struct found *f = NULL;
+        if (lib->pid_get_session(pid, &id) >= 0)
+                f = found_by_id(w, id);
+        if (f) {
+                if (lib->pid_get_cgroup(pid, &cgroup) >= 0) {
+                        if (!f->hierarchy) {
+                                r = hierarchy_of(procdir_fd, cgroup, &f->hierarchy);
+                                if (r < 0 && !vanished(r) && r != -ENOENT)
+                                        return r;
+                        }
+                        if (!f->cgroup)
+                                f->cgroup = TAKE_PTR(cgroup);
+                        else
+                                common_ancestor(f->cgroup, cgroup);
+                }
+        } else
+                /* Moved out of the session's cgroup, still in its login. */
+                f = found_by_audit(w, audit_id);
+        if (!f)
+                return 0;
+        return add_proc(f, &p);
+}
+
+/* The session's cgroup is its scope where it has one, even when all of its
+ * processes happen to sit in one sub-cgroup. */
+static void cut_at_scope(char *cgroup, const char *scope) {
+        if (!scope)
+                return;
+        size_t len = strlen(scope);
+        for (char *c = strchr(cgroup, '/'); c; c = strchr(c + 1, '/'))
+                if (strncmp(c + 1, scope, len) == 0 && (c[1 + len] == '/' || c[1 + len] == '\0')) {
+                        c[1 + len] = '\0';
+                        return;
+                }
+}
+
+static int cmp_start(const void *a, const void *b) {
+        const struct proc_info *x = a, *y = b;
+        if (x->start_ticks != y->start_ticks)
+                return x->start_ticks < y->start_ticks ? -1 : 1;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int finish_session(struct found *f, const struct utmp_login *logins, size_t n_logins) {
+        struct session *s = f->s;
+        int r;
+        if (f->cgroup && f->hierarchy) {
+                cut_at_scope(f->cgroup, f->scope);
+                s->member.cgroup = TAKE_PTR(f->cgroup);
+                s->member.cgroup_hierarchy = TAKE_PTR(f->hierarchy);
+        }
+        if (f->n_procs > 1)
+                qsort(f->procs, f->n_procs, sizeof(*f->procs), cmp_start);
+        for (size_t i = 0; i < f->n_procs; i++)
+                if (proc_is_alive(&f->procs[i])) {
+                        s->processes++;
+                        if (!s->tty && f->procs[i].tty)
+                                s->tty = f->procs[i].tty;
+                }
+
+        const struct utmp_login *login = utmp_find_login(logins, n_logins, f->procs, f->n_procs);
+        if (login) {
+                if ((r = strdup_to(&s->utmp_id, login->id)) < 0 || (r = strdup_to(&s->utmp_line, login->line)) < 0)
+                        return r;
+                if (!s->remote_host && login->host[0] && login->host[0] != ':' &&
+                    (r = strdup_to(&s->remote_host, login->host)) < 0)
+                        return r;
+                if (!s->name && (r = strdup_to(&s->name, login->line)) < 0)
+                        return r;
+        }
+        if (s->name && s->name[0] != ':')
+                s->idle_usec = idle_of_line(s->name);
+        s->console = s->console || s->tty == makedev(5, 1) || tty_line_is_console(s->name);
+        return 0;
+}
+
+static int fill_session(struct session *s, struct props *p) {
+        s->id = TAKE_PTR(p->id);
+        s->user = TAKE_PTR(p->user);
+        s->uid = p->uid;
+        s->class_ = TAKE_PTR(p->class_);
+        s->service = TAKE_PTR(p->service);
+        s->seat = TAKE_PTR(p->seat);
+        s->remote_host = TAKE_PTR(p->remote_host);
+        s->vt = p->vt;
+        s->leader = (pid_t) p->leader;
+        s->login_usec = p->timestamp;
+        s->type = session_type_from_string(p->type);
+        /* "closing": the login is over but processes are left. */
+        s->state = p->state && streq(p->state, "closing") ? SESSION_DISCONNECTED : SESSION_ACTIVE;
+        if (p->audit > 0 && p->audit != AUDIT_SESSION_UNSET)
+                s->audit_session = s->member.audit_id = p->audit;
+        if (p->tty)
+                s->name = strdup(strncmp(p->tty, "/dev/", 5) == 0 ? p->tty + 5 : p->tty);
+        else if (p->display)
+                s->name = TAKE_PTR(p->display);
+        if (p->tty && !s->name)
+                return -ENOMEM;
+        if (p->idle_hint && p->idle_since > 0) {
+                uint64_t now = now_realtime_usec();
+                s->idle_usec = now > p->idle_since ? (int64_t) (now - p->idle_since) : 0;
+        }
+        if (!s->user)
+                return user_name(s->uid, &s->user);
+        return 0;
+}
+
+/* The session of the caller: its own, or, for a process outside any (a
+ * user service, as every shell of a GNOME terminal is), its user's
+ * graphical session, as loginctl's "auto" does. */
+static char *current_session_id(void) {
+        char *id = NULL;
+        if (lib->pid_get_session(0, &id) >= 0)
+                return id;
+        if (lib->uid_get_display(getuid(), &id) >= 0)
+                return id;
+        return NULL;
+}
+
+static int list_sessions(struct walk *w, struct session_list *l) {
+        _cleanup_bus_error_ sd_bus_error e = { 0 };
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        int r = lib->bus_call_method(bus, LOGIN1, LOGIN1_PATH, LOGIN1_MANAGER, "ListSessions", &e, &reply, "");
+        if (r < 0)
+                return errno_of(&e, r);
+        r = lib->message_enter_container(reply, 'a', "(susso)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *id, *user, *seat, *path;
+                uint32_t uid;
+                r = lib->message_read(reply, "(susso)", &id, &uid, &user, &seat, &path);
+                if (r <= 0)
+                        break;
+                struct props p = { 0 };
+                r = session_props(path, &p);
+                if (r == -ENOENT) {
+                        props_done(&p); /* ended meanwhile */
+                        continue;
+                }
+                /* systemd 256 makes user managers sessions of class
+                 * "manager": they are not logins. */
+                if (r >= 0 && p.class_ && strncmp(p.class_, "manager", 7) == 0) {
+                        props_done(&p);
+                        continue;
+                }
+                struct session *s = r < 0 ? NULL : session_list_append(l);
+                if (r >= 0 && !s)
+                        r = -ENOMEM;
+                if (r >= 0) {
+                        struct found *nf = reallocarray(w->found, w->n + 1, sizeof(*nf));
+                        if (!nf)
+                                r = -ENOMEM;
+                        else {
+                                w->found = nf;
+                                nf[w->n++] = (struct found) { .s = s, .scope = TAKE_PTR(p.scope) };
+                                r = fill_session(s, &p);
+                        }
+                }
+                props_done(&p);
+                if (r < 0)
+                        return r;
+        }
+        return r < 0 ? r : 0;
+}
+
+static void found_done(struct walk *w) {
+        for (size_t i = 0; i < w->n; i++) {
+                free(w->found[i].scope);
+                free(w->found[i].procs);
+                free(w->found[i].hierarchy);
+                free(w->found[i].cgroup);
+        }
+        free(w->found);
+        *w = (struct walk) { 0 };
+}
+
+static int logind_discover(struct session_list *l) {
+        struct walk w = { 0 };
+        struct utmp_login *logins = NULL;
+        size_t n_logins = 0;
+        _cleanup_free_ char *current = NULL, *seat0_active = NULL;
+
+        int r = list_sessions(&w, l);
+        if (r < 0)
+                goto out;
+        /* The found list points into l: no more appends from here. */
+        r = proc_walk_all(visit, &w);
+        if (r < 0)
+                goto out;
+        r = utmp_read_logins(&logins, &n_logins);
+        if (r < 0)
+                goto out;
+
+        current = current_session_id();
+        if (lib->seat_get_active("seat0", &seat0_active, NULL) < 0)
+                seat0_active = NULL;
+        for (size_t i = 0; i < w.n; i++) {
+                struct session *s = w.found[i].s;
+                r = finish_session(&w.found[i], logins, n_logins);
+                if (r < 0)
+                        goto out;
+                s->current = current && streq(current, s->id);
+                /* The console is the session in front of seat0's screen. */
+                if (seat0_active && streq(seat0_active, s->id) && s->vt > 0)
+                        s->console = true;
+        }
+        r = 0;
+out:
+        found_done(&w);
+        utmp_logins_free(logins, n_logins);
+        return r;
+}
+
+static int session_object(const char *id, char **ret_path) {
+        _cleanup_bus_error_ sd_bus_error e = { 0 };
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        int r = lib->bus_call_method(bus, LOGIN1, LOGIN1_PATH, LOGIN1_MANAGER, "GetSession", &e, &reply, "s", id);
+        if (r < 0)
+                return errno_of(&e, r);
+        const char *path;
+        r = lib->message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        if (ret_path) {
+                *ret_path = strdup(path);
+                if (!*ret_path)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int wait_forgotten(const char *id, uint64_t timeout_usec) {
+        uint64_t until = now_monotonic_usec() + timeout_usec;
+        for (;;) {
+                int r = session_object(id, NULL);
+                if (r == -ENOENT)
+                        return 1;
+                if (r < 0)
+                        return r;
+                if (now_monotonic_usec() >= until)
+                        return 0;
+                sleep_usec(20000);
+        }
+}
+
+/* The state systemd keeps of the session's scope: "inactive" once it is
+ * gone, "failed" if it timed out. */
+static int unit_state(const char *unit, char **ret) {
+        _cleanup_bus_error_ sd_bus_error e = { 0 };
+        _cleanup_message_ sd_bus_message *reply = NULL, *prop = NULL;
+        int r = lib->bus_call_method(bus, SYSTEMD1, SYSTEMD1_PATH, "org.freedesktop.systemd1.Manager", "GetUnit", &e,
+                                     &reply, "s", unit);
+        if (r < 0) {
+                r = errno_of(&e, r);
+                if (r == -ENOENT) {
+                        *ret = strdup("inactive"); /* unloaded: nothing is left of it */
+                        return *ret ? 0 : -ENOMEM;
+                }
+                return r;
+        }
+        const char *path, *state;
+        r = lib->message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        lib->error_free(&e);
+        r = lib->bus_call_method(bus, SYSTEMD1, path, DBUS_PROPERTIES, "Get", &e, &prop, "ss",
+                                 "org.freedesktop.systemd1.Unit", "ActiveState");
+        if (r < 0)
+                return errno_of(&e, r);
+        r = lib->message_read(prop, "v", "s", &state);
+        if (r < 0)
+                return r;
+        *ret = strdup(state);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int logind_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
+        *rep = (struct end_report) { .asked = "logind", .forgotten = -1 };
+        int r = bus_open();
+        if (r < 0)
+                return r;
+
+        /* logind first, so its state, its polkit rules and the session's
+         * scope stay consistent: it decides whether the caller may. */
+        _cleanup_bus_error_ sd_bus_error e = { 0 };
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        r = lib->bus_call_method(bus, LOGIN1, LOGIN1_PATH, LOGIN1_MANAGER, "TerminateSession", &e, &reply, "s",
+                                 s->id);
+        if (r < 0) {
+                rep->ask_error = errno_of(&e, r);
+                rep->ask_error_name = e.name ? strdup(e.name) : NULL;
+                rep->ask_error_message = e.message ? strdup(e.message) : NULL;
+                if (rep->ask_error == -EACCES)
+                        return -EACCES; /* nothing was signalled */
+        }
+
+        r = session_terminate(&s->member, o, &rep->procs);
+        if (r < 0)
+                return r; /* survivors: logind keeps the session, rightly */
+
+        int k = wait_forgotten(s->id, FORGET_TIMEOUT_USEC);
+        rep->forgotten = k < 0 ? -1 : k;
+        if (s->member.cgroup) {
+                const char *base = strrchr(s->member.cgroup, '/');
+                base = base ? base + 1 : s->member.cgroup;
+                if (strlen(base) > 6 && streq(base + strlen(base) - 6, ".scope")) {
+                        rep->unit = strdup(base);
+                        if (rep->unit && unit_state(rep->unit, &rep->unit_state) < 0)
+                                rep->unit_state = NULL;
+                }
+        }
+        return 0;
+}
+
+const struct backend backend_logind = {
+        .name = "logind",
+        .probe = logind_probe,
+        .discover = logind_discover,
+        .end = logind_end,
+        .record = record_session_logout,
+        .authorizes = true,
+};

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#include "backend.h"
+
+#include "util.h"
+
+static int discover_with(const struct backend *b, struct session_list *l) {
+        *l = (struct session_list) { .backend = b };
+        int r = b->discover(l);
+        if (r < 0) {
+                session_list_done(l);
+                return r;
+        }
+        session_list_sort(l);
+        return 0;
+}
+
+int backends_discover(enum backend_choice choice, struct session_list *l, int *ret_fallback_error) {
+        *ret_fallback_error = 0;
+        switch (choice) {
+        case BACKEND_KERNEL:
+                return discover_with(&backend_kernel, l);
+        case BACKEND_LOGIND: {
+                int r = backend_logind.probe();
+                return r < 0 ? r : discover_with(&backend_logind, l);
+        }
+        case BACKEND_AUTO:
+        default: {
+                int r = backend_logind.probe();
+                if (r == 0) {
+                        r = discover_with(&backend_logind, l);
+                        if (r == 0)
+                                return 0;
+                }
+                *ret_fallback_error = r;
+                return discover_with(&backend_kernel, l);
+        }
+        }
+}
+
+void end_report_done(struct end_report *rep) {
+        terminate_report_done(&rep->procs);
+        free(rep->ask_error_name);
+        free(rep->ask_error_message);
+        free(rep->unit);
+        free(rep->unit_state);
+        *rep = (struct end_report) { .forgotten = -1 };
+}

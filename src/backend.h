@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+
+#include "args.h"
+#include "session.h"
+#include "terminate.h"
+
+/* How a kind of session host is asked about its sessions.  The rest of the
+ * program (arguments, selection, policy, output) sees only sessions and
+ * these reports, never which backend made them. */
+
+/* What ending a session did, beyond the processes: the session host's own
+ * part of it. */
+struct end_report {
+        struct terminate_report procs;
+        const char *asked;        /* "logind" when the host was asked first; NULL if not */
+        int ask_error;            /* its answer: 0 or a negative errno */
+        char *ask_error_name;     /* the D-Bus error name, when it said no */
+        char *ask_error_message;
+        int forgotten;            /* 1: the host no longer knows the session; 0: still does; -1: not checked */
+        char *unit;               /* the session's unit ("session-3.scope"), where it has one */
+        char *unit_state;         /* its state once the processes are gone ("inactive", "failed") */
+};
+
+struct record_report {
+        int utmp;                 /* 1: written; 0: nothing to do; or a negative errno */
+        int wtmpdb;               /* likewise, for wtmpdb */
+};
+
+struct backend {
+        const char *name;
+        /* Whether this host runs it and it answers: 0, or a negative errno. */
+        int (*probe)(void);
+        /* Every login session it knows, with the caller's own marked
+         * current. */
+        int (*discover)(struct session_list *l);
+        /* Ends the session: its host first where it has one, then every
+         * process that is left.  -EACCES when the host refused. */
+        int (*end)(const struct session *s, const struct terminate_options *o, struct end_report *rep);
+        /* Closes the session's login records where the host keeps them. */
+        int (*record)(const struct session *s, struct record_report *rep);
+        /* Whether it decides itself who may end a session (polkit): then a
+         * caller without CAP_KILL asks it rather than being refused. */
+        bool authorizes;
+};
+
+extern const struct backend backend_kernel;
+extern const struct backend backend_logind;
+
+/* Discovers the sessions with the chosen backend.  auto takes logind when
+ * it runs and answers, else the kernel's audit sessions; *ret_fallback_error
+ * then says why logind was not used (0 when it was, or was not wanted). */
+int backends_discover(enum backend_choice choice, struct session_list *l, int *ret_fallback_error);
+
+void end_report_done(struct end_report *rep);
+
+/* The records every backend closes: utmp/wtmp, and wtmpdb where the host
+ * keeps it. */
+int record_session_logout(const struct session *s, struct record_report *rep);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "membership.h"
+#include "procscan.h"
+
+/* A session's cgroup v2 directory: freeze, cgroup.kill, cgroup.events.
+ * Knows nothing of reports; returns 0 or a negative errno. */
+
+/* Where the unified hierarchy is mounted: /sys/fs/cgroup on a pure v2 host,
+ * /sys/fs/cgroup/unified on a hybrid one. */
+int cgroup2_mount(char **ret);
+
+/* The directory of m's cgroup when it is in the unified hierarchy and
+ * exists; -ENOENT otherwise. */
+int cgroup_dir_of_membership(const struct membership *m, char **ret_dir);
+
+/* The cgroup v2 directory that holds exactly the session's processes (and
+ * nothing else), as logind makes one per session; for a session known only
+ * by its audit ID.  procs are its members.  -ENOENT when it has none. */
+int cgroup_find_own(const struct membership *m, const struct proc_info *procs, size_t n, pid_t self,
+                    char **ret_dir);
+
+/* cgroup.freeze, then waits (bounded) until cgroup.events says frozen.
+ * Returns 1 when frozen, 0 when it did not take hold in time. */
+int cgroup_freeze(const char *dir, uint64_t timeout_usec);
+int cgroup_thaw(const char *dir);
+
+/* cgroup.kill: the kernel kills what is being forked too, so fork() cannot
+ * outrun it.  Then waits (bounded) until the cgroup is empty. */
+int cgroup_kill(const char *dir, uint64_t wait_usec);
+
+/* Whether cgroup.events has the line "key value". */
+bool cgroup_event_is(const char *dir, const char *key, const char *value);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Membership by cgroup, as logind sessions have it: parsed from
+ * /proc/PID/cgroup, checked per process, and a session ended through a
+ * real cgroup v2 directory. */
+#include "cgroup.h"
+#include "membership.h"
+#include "pidref.h"
+#include "procscan.h"
+#include "tap.h"
+#include "terminate.h"
+#include "util.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static void test_parse(void) {
+        const char *hybrid = "12:pids:/user.slice/user-1000.slice/session-3.scope\n"
+                             "1:name=systemd:/user.slice/user-1000.slice/session-3.scope\n"
+                             "0::/user.slice/user-1000.slice/session-3.scope\n";
+        const char *elogind = "2:cpu,name=elogind:/3\n1:name=systemd:/\n0::/init.scope\n";
+        char *p = NULL;
+        CHECK(cgroup_path_in(hybrid, "", &p) == 0 && streq(p, "/user.slice/user-1000.slice/session-3.scope"),
+              "unified line");
+        free(p);
+        p = NULL;
+        CHECK(cgroup_path_in(elogind, "name=elogind", &p) == 0 && streq(p, "/3"),
+              "a named hierarchy sharing its line with a controller");
+        free(p);
+        p = NULL;
+        CHECK(cgroup_path_in(elogind, "name=elo", &p) == -ENOENT, "no prefix match of hierarchy names");
+        CHECK(cgroup_path_in("1:name=systemd:/x\n", "", &p) == -ENOENT, "no unified line: not found");
+        CHECK(cgroup_path_in("", "", &p) == -ENOENT, "empty file");
+        CHECK(cgroup_path_in("0::/a:b\n", "", &p) == 0 && streq(p, "/a:b"), "a colon inside the path");
+        free(p);
+
+        CHECK(cgroup_path_under("/a/session-3.scope", "/a/session-3.scope"), "the cgroup itself");
+        CHECK(cgroup_path_under("/a/session-3.scope/sub", "/a/session-3.scope"), "below it");
+        CHECK(!cgroup_path_under("/a/session-3.scope2", "/a/session-3.scope"), "a sibling with a longer name");
+        CHECK(!cgroup_path_under("/a", "/a/session-3.scope"), "its parent");
+        CHECK(cgroup_path_under("/anything", "/"), "the root holds everything");
+}
+
+static bool alive(pid_t pid) { return waitpid(pid, NULL, WNOHANG) == 0; }
+
+/* A child that ignores SIGHUP and SIGTERM, in the cgroup dir. */
+static pid_t stubborn_child_in(const char *dir) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGTERM, SIG_IGN);
+                for (;;)
+                        pause();
+        }
+        if (pid < 0)
+                return pid;
+        char path[512], buf[32];
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        FILE *f = fopen(path, "w");
+        snprintf(buf, sizeof(buf), "%d", (int) pid);
+        if (!f || fputs(buf, f) < 0 || fclose(f) != 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return -1;
+        }
+        return pid;
+}
+
+static void test_real_cgroup(void) {
+        if (geteuid() != 0) {
+                CHECK(false, "this test needs root (it makes a cgroup)");
+                return;
+        }
+        _cleanup_free_ char *mount = NULL;
+        CHECK(cgroup2_mount(&mount) == 0, "cgroup v2 is mounted");
+        if (!mount)
+                return;
+        char name[64], dir[512];
+        snprintf(name, sizeof(name), "/logoff-unit-%d", (int) getpid());
+        snprintf(dir, sizeof(dir), "%s%s", mount, name);
+        CHECK(mkdir(dir, 0755) == 0, "made cgroup %s", dir);
+
+        pid_t a = stubborn_child_in(dir), b = stubborn_child_in(dir);
+        CHECK(a > 0 && b > 0, "two stubborn children in it");
+
+        struct membership m = { .audit_id = AUDIT_SESSION_UNSET, .cgroup = name, .cgroup_hierarchy = "" };
+        int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(membership_contains_at(&m, self, AUDIT_SESSION_UNSET) == 0, "the test itself is no member");
+        close(self);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d", (int) a);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(membership_contains_at(&m, fd, AUDIT_SESSION_UNSET) == 1, "a child in the cgroup is a member");
+        int pidfd = pin_at(fd, a, &m);
+        CHECK(pidfd >= 0, "and can be pinned");
+        if (pidfd >= 0)
+                close(pidfd);
+        close(fd);
+
+        struct proc_info *procs = NULL;
+        size_t n = 0;
+        CHECK(proc_scan(&m, 0, &procs, &n) == 0 && n == 2, "a scan by cgroup finds exactly the two (found %zu)", n);
+        free(procs);
+
+        struct caller caller = { .cap_kill = true };
+        struct terminate_options o = { .timeout_usec = 200000, .kill_wait_usec = 2000000, .caller = &caller };
+        struct terminate_report rep;
+        int r = session_terminate(&m, &o, &rep);
+        CHECK(r == 0, "session_terminate: %s", strerror(-r));
+        CHECK(rep.cgroup_killed && rep.cgroup && streq(rep.cgroup, dir), "ended through cgroup.kill of %s",
+              rep.cgroup ? rep.cgroup : "(none)");
+        CHECK(rep.hangup == 2 && rep.seen == 2, "counts agree: %u signalled, %u seen", rep.hangup, rep.seen);
+        terminate_report_done(&rep);
+        usleep(100000);
+        CHECK(!alive(a) && !alive(b), "both children are gone");
+        CHECK(!cgroup_event_is(dir, "frozen", "1"), "the cgroup is not left frozen");
+        waitpid(a, NULL, 0);
+        waitpid(b, NULL, 0);
+        CHECK(rmdir(dir) == 0, "the cgroup is empty and removable");
+}
+
+int main(void) {
+        test_parse();
+        test_real_cgroup();
+        return tap_done();
+}
