@@ -104,7 +104,7 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
 
         const struct utmp_login *login = utmp_find_login(logins, n_logins, procs, n);
         if (login) {
-                s->leader = login->pid;
+                s->leader = s->utmp_pid = login->pid;
                 s->login_usec = login->login_usec;
                 s->state = SESSION_ACTIVE;
                 if ((r = strdup_to(&s->utmp_id, login->id)) < 0 ||

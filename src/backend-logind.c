@@ -380,6 +380,7 @@ static int finish_session(struct found *f, const struct utmp_login *logins, size
 
         const struct utmp_login *login = utmp_find_login(logins, n_logins, f->procs, f->n_procs);
         if (login) {
+                s->utmp_pid = login->pid;
                 if ((r = strdup_to(&s->utmp_id, login->id)) < 0 || (r = strdup_to(&s->utmp_line, login->line)) < 0)
                         return r;
                 if (!s->remote_host && login->host[0] && login->host[0] != ':' &&
@@ -425,16 +426,27 @@ static int fill_session(struct session *s, struct props *p) {
         return 0;
 }
 
-/* The session of the caller: its own, or, for a process outside any (a
- * user service, as every shell of a GNOME terminal is), its user's
- * graphical session, as loginctl's "auto" does. */
-static char *current_session_id(void) {
-        char *id = NULL;
-        if (lib->pid_get_session(0, &id) >= 0)
-                return id;
-        if (lib->uid_get_display(getuid(), &id) >= 0)
-                return id;
-        return NULL;
+/* The session of the caller: its own; for a process outside any (a user
+ * service, as every shell of a GNOME terminal is), its user's display
+ * session as loginctl's "auto" has it, but only a graphical one: logind
+ * elects a tty session as "display" too, and a user service belongs to
+ * none of several ssh logins. */
+static bool graphical(enum session_type t) {
+        return t == SESSION_TYPE_X11 || t == SESSION_TYPE_WAYLAND || t == SESSION_TYPE_MIR;
+}
+
+static void mark_current(struct session_list *l) {
+        _cleanup_free_ char *own = NULL, *display = NULL;
+        bool in_session = lib->pid_get_session(0, &own) >= 0;
+        if (!in_session && lib->uid_get_display(getuid(), &display) < 0)
+                display = NULL;
+        for (size_t i = 0; i < l->n; i++) {
+                struct session *s = &l->sessions[i];
+                if (in_session)
+                        s->current = streq(own, s->id);
+                else
+                        s->current = display && streq(display, s->id) && graphical(s->type);
+        }
 }
 
 static int list_sessions(struct walk *w, struct session_list *l) {
@@ -499,7 +511,7 @@ static int logind_discover(struct session_list *l) {
         struct walk w = { 0 };
         struct utmp_login *logins = NULL;
         size_t n_logins = 0;
-        _cleanup_free_ char *current = NULL, *seat0_active = NULL;
+        _cleanup_free_ char *seat0_active = NULL;
 
         int r = list_sessions(&w, l);
         if (r < 0)
@@ -512,7 +524,6 @@ static int logind_discover(struct session_list *l) {
         if (r < 0)
                 goto out;
 
-        current = current_session_id();
         if (lib->seat_get_active("seat0", &seat0_active, NULL) < 0)
                 seat0_active = NULL;
         for (size_t i = 0; i < w.n; i++) {
@@ -520,11 +531,11 @@ static int logind_discover(struct session_list *l) {
                 r = finish_session(&w.found[i], logins, n_logins);
                 if (r < 0)
                         goto out;
-                s->current = current && streq(current, s->id);
                 /* The console is the session in front of seat0's screen. */
                 if (seat0_active && streq(seat0_active, s->id) && s->vt > 0)
                         s->console = true;
         }
+        mark_current(l);
         r = 0;
 out:
         found_done(&w);
@@ -601,6 +612,17 @@ static int logind_end(const struct session *s, const struct terminate_options *o
         if (r < 0)
                 return r;
 
+        /* What the session holds before logind ends part of it, so the
+         * report counts every process. */
+        _cleanup_free_ struct proc_info *known = NULL;
+        size_t n_known = 0;
+        r = proc_scan(&s->member, 0, &known, &n_known);
+        if (r < 0)
+                return r;
+        struct terminate_options to = *o;
+        to.known = known;
+        to.n_known = n_known;
+
         /* logind first, so its state, its polkit rules and the session's
          * scope stay consistent: it decides whether the caller may. */
         _cleanup_bus_error_ sd_bus_error e = { 0 };
@@ -615,10 +637,15 @@ static int logind_end(const struct session *s, const struct terminate_options *o
                         return -EACCES; /* nothing was signalled */
         }
 
-        r = session_terminate(&s->member, o, &rep->procs);
+        r = session_terminate(&s->member, &to, &rep->procs);
         if (r < 0)
                 return r; /* survivors: logind keeps the session, rightly */
 
+        /* logind forgets the session once its last process is gone: from
+         * inside it, that is logoff itself, so there is nothing to wait for. */
+        _cleanup_close_ int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (self >= 0 && membership_contains_at(&s->member, self, AUDIT_SESSION_UNSET) == 1)
+                return 0;
         int k = wait_forgotten(s->id, FORGET_TIMEOUT_USEC);
         rep->forgotten = k < 0 ? -1 : k;
         if (s->member.cgroup) {

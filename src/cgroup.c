@@ -147,6 +147,17 @@ out:
         return r;
 }
 
+bool cgroup_holds_self(const char *dir) {
+        _cleanup_free_ char *mount = NULL, *path = NULL, *full = NULL;
+        if (cgroup2_mount(&mount) < 0 || proc_cgroup_path(getpid(), "", &path) < 0)
+                return true; /* cannot tell: do not risk it */
+        if (asprintf(&full, "%s%s", mount, path) < 0) {
+                full = NULL;
+                return true;
+        }
+        return cgroup_path_under(full, dir);
+}
+
 static int write_cgroup_file(const char *dir, const char *file, const char *value) {
         _cleanup_free_ char *path = NULL;
         if (asprintf(&path, "%s/%s", dir, file) < 0)

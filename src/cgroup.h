@@ -25,6 +25,10 @@ int cgroup_dir_of_membership(const struct membership *m, char **ret_dir);
 int cgroup_find_own(const struct membership *m, const struct proc_info *procs, size_t n, pid_t self,
                     char **ret_dir);
 
+/* Whether this process itself lies in the cgroup v2 directory dir (under
+ * the unified mount): then cgroup.kill would end logoff too. */
+bool cgroup_holds_self(const char *dir);
+
 /* cgroup.freeze, then waits (bounded) until cgroup.events says frozen.
  * Returns 1 when frozen, 0 when it did not take hold in time. */
 int cgroup_freeze(const char *dir, uint64_t timeout_usec);

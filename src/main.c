@@ -333,6 +333,10 @@ static int end_session(const struct options *o, const struct session *s, const s
                          "Sent SIGHUP, SIGTERM and SIGCONT to %u processes; waited %.2f s", rep->hangup),
                 rep->hangup,
                 (double) rep->graceful_usec / 1e6);
+        if (rep->gone_unsignalled)
+                verbose(o, ngettext("%u process ended before logoff signalled it",
+                                    "%u processes ended before logoff signalled them", rep->gone_unsignalled),
+                        rep->gone_unsignalled);
         if (rep->cgroup_killed)
                 verbose(o, ngettext("Wrote cgroup.kill of %s (%s): %u process", "Wrote cgroup.kill of %s (%s): %u processes",
                                     rep->cgroup_members),

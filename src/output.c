@@ -152,6 +152,8 @@ int output_sessions_json(FILE *f, const struct session_list *l, const struct ses
                         fprintf(f, "%u", s->vt);
                 else
                         fputs("null", f);
+                fputs(",\"cgroup\":", f);
+                json_string(f, s->member.cgroup);
                 fputs(",\"remote_host\":", f);
                 json_string(f, s->remote_host);
                 fprintf(f, ",\"leader\":%d,\"login_time\":", (int) s->leader);

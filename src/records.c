@@ -176,7 +176,7 @@ int utmp_record_logout(const char *ut_id, const char *line, pid_t pid) {
 int record_session_logout(const struct session *s, struct record_report *rep) {
         *rep = (struct record_report) { 0 };
         if (s->utmp_line)
-                rep->utmp = utmp_record_logout(s->utmp_id ? s->utmp_id : "", s->utmp_line, s->leader);
+                rep->utmp = utmp_record_logout(s->utmp_id ? s->utmp_id : "", s->utmp_line, s->utmp_pid);
         /* Hosts without utmp (Debian 13) keep the login in wtmpdb under the
          * session's terminal line. */
         const char *line = s->utmp_line ? s->utmp_line : s->name;

@@ -48,9 +48,11 @@ struct session {
         dev_t tty;
         bool current;
         bool console;
-        /* Its utmp entry, if it has a live one (ut_id, ut_line). */
+        /* Its utmp entry, if it has a live one (ut_id, ut_line, ut_pid: the
+         * process that logged in, not always logind's leader). */
         char *utmp_id;
         char *utmp_line;
+        pid_t utmp_pid;
 };
 
 struct session_list {

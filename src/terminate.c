@@ -14,6 +14,7 @@ enum {
         DONE_STOP = 1 << 1,
         DONE_KILL = 1 << 2,
         DONE_DENIED = 1 << 3,
+        DONE_SEEN = 1 << 4, /* counted in the report's seen */
 };
 
 struct tracked {
@@ -149,9 +150,9 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
                 if (r == -ESRCH)
                         return 0; /* gone, or left the session */
                 if (r == -EPERM) {
-                        if (!e->done)
+                        if (!(e->done & DONE_SEEN))
                                 rd->rep->seen++;
-                        e->done |= DONE_DENIED;
+                        e->done |= DONE_DENIED | DONE_SEEN;
                         rd->c.live++;
                         return remember_denied(rd->rep, &p);
                 }
@@ -163,9 +164,9 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
                 }
                 /* Counted once it was really signalled, so the report's
                  * totals agree with each other. */
-                if (!e->done)
+                if (!(e->done & DONE_SEEN))
                         rd->rep->seen++;
-                e->done |= rd->flag;
+                e->done |= rd->flag | DONE_SEEN;
         }
         rd->c.live++;
         rd->c.ours++;
@@ -279,6 +280,18 @@ int session_terminate(const struct membership *m, const struct terminate_options
 
         *rep = (struct terminate_report) { 0 };
         self_pid = getpid();
+        for (size_t i = 0; i < o->n_known; i++) {
+                if (!is_live(&o->known[i]))
+                        continue;
+                struct tracked *e;
+                bool is_new;
+                r = tracker_get(&t, &o->known[i], &e, &is_new);
+                if (r < 0)
+                        goto out;
+                if (!(e->done & DONE_SEEN))
+                        rep->seen++;
+                e->done |= DONE_SEEN;
+        }
 
         /* Graceful: what logind does, so shells save history, editors save
          * buffers and sshd writes its own logout records. */
@@ -299,7 +312,10 @@ int session_terminate(const struct membership *m, const struct terminate_options
         /* Only what the caller may not signal is left: it may still end by
          * itself (sshd's monitor does), which the final count tells. */
         if (c.ours > 0) {
-                bool own = o->caller->cap_kill && find_cgroup(m, &rep->cgroup) == 0;
+                /* Not when logoff ends its own session from inside that
+                 * cgroup: cgroup.kill would end logoff before its work. */
+                bool own = o->caller->cap_kill && find_cgroup(m, &rep->cgroup) == 0 &&
+                           !cgroup_holds_self(rep->cgroup);
                 if (own)
                         r = kill_by_cgroup(rep->cgroup, m, rep);
                 /* Members outside the cgroup (a logind session's processes
@@ -333,6 +349,9 @@ int session_terminate(const struct membership *m, const struct terminate_options
         if (r < 0)
                 goto out;
         r = rep->n_left > 0 ? -EBUSY : 0;
+        for (size_t i = 0; i < t.size; i++)
+                if (t.slots[i].pid && t.slots[i].done == DONE_SEEN)
+                        rep->gone_unsignalled++;
 out:
         /* Failing half-way must not leave the session stopped: the caller
          * asked for it to end, so finish what can be finished. */

@@ -12,10 +12,16 @@ struct terminate_options {
         uint64_t timeout_usec;      /* after SIGHUP/SIGTERM, before SIGKILL */
         uint64_t kill_wait_usec;    /* how long to wait for SIGKILLed processes */
         const struct caller *caller;
+        /* The session's processes as they were before anything was done
+         * (the session host may end some before the first round): they
+         * count as met, so the report's totals add up. */
+        const struct proc_info *known;
+        size_t n_known;
 };
 
 struct terminate_report {
         unsigned seen;              /* distinct processes met in the session */
+        unsigned gone_unsignalled;  /* of those, ended before logoff signalled them */
         unsigned hangup;            /* got SIGHUP, SIGTERM and SIGCONT */
         unsigned stopped;           /* got SIGSTOP before SIGKILL */
         unsigned killed;            /* got SIGKILL (one by one) */
