@@ -354,6 +354,19 @@ static void cut_at_scope(char *cgroup, const char *scope) {
                 }
 }
 
+/* A cgroup is the session's only when its last component says so: its
+ * scope ("session-3.scope") under systemd, its ID ("3") under elogind.
+ * Anything else (a parent shared with other sessions, the root) would make
+ * processes of other sessions members: the session is then known by its
+ * audit session alone. */
+static bool cgroup_names_session(const char *cgroup, const char *scope, const char *id) {
+        const char *base = strrchr(cgroup, '/');
+        if (!base || !base[1])
+                return false;
+        base++;
+        return (scope && streq(base, scope)) || streq(base, id);
+}
+
 static int cmp_start(const void *a, const void *b) {
         const struct proc_info *x = a, *y = b;
         if (x->start_ticks != y->start_ticks)
@@ -366,8 +379,10 @@ static int finish_session(struct found *f, const struct utmp_login *logins, size
         int r;
         if (f->cgroup && f->hierarchy) {
                 cut_at_scope(f->cgroup, f->scope);
-                s->member.cgroup = TAKE_PTR(f->cgroup);
-                s->member.cgroup_hierarchy = TAKE_PTR(f->hierarchy);
+                if (cgroup_names_session(f->cgroup, f->scope, s->id)) {
+                        s->member.cgroup = TAKE_PTR(f->cgroup);
+                        s->member.cgroup_hierarchy = TAKE_PTR(f->hierarchy);
+                }
         }
         if (f->n_procs > 1)
                 qsort(f->procs, f->n_procs, sizeof(*f->procs), cmp_start);

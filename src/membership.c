@@ -77,7 +77,8 @@ int membership_contains_at(const struct membership *m, int procdir_fd, uint32_t 
                 if (audit_id == m->audit_id)
                         return 1;
         }
-        if (!m->cgroup)
+        /* The root holds every process: never a session's own. */
+        if (!m->cgroup || streq(m->cgroup, "/") || !m->cgroup[0])
                 return 0;
 
         _cleanup_free_ char *text = NULL, *path = NULL;

@@ -86,6 +86,9 @@ static void test_real_cgroup(void) {
         struct membership m = { .audit_id = AUDIT_SESSION_UNSET, .cgroup = name, .cgroup_hierarchy = "" };
         int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         CHECK(membership_contains_at(&m, self, AUDIT_SESSION_UNSET) == 0, "the test itself is no member");
+        struct membership everything = { .audit_id = AUDIT_SESSION_UNSET, .cgroup = "/", .cgroup_hierarchy = "" };
+        CHECK(membership_contains_at(&everything, self, AUDIT_SESSION_UNSET) == 0,
+              "the root cgroup is never a session's: nothing is its member");
         close(self);
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d", (int) a);
