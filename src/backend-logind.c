@@ -220,9 +220,13 @@ static int session_props(const char *path, struct props *p) {
         return lib->message_exit_container(reply);
 }
 
-/* A session of the list being built, with what the process walk found. */
+/* A session of the list being built, with what the process walk found.
+ * The list grows while logind is asked, so sessions are referred to by
+ * index until it is complete. */
 struct found {
-        struct session *s;
+        size_t index;
+        const char *id;   /* the session's, once the list is complete */
+        uint32_t audit;
         char *scope;
         struct proc_info *procs;
         size_t n_procs, alloc;
@@ -233,23 +237,49 @@ struct found {
 struct walk {
         struct found *found;
         size_t n;
-        int error;
+        /* The same, sorted for lookups from every process of the host. */
+        struct found **by_id, **by_audit;
 };
 
+static int cmp_found_id(const void *a, const void *b) {
+        return strcmp((*(struct found *const *) a)->id, (*(struct found *const *) b)->id);
+}
+
+static int cmp_found_audit(const void *a, const void *b) {
+        uint32_t x = (*(struct found *const *) a)->audit, y = (*(struct found *const *) b)->audit;
+        return x < y ? -1 : x > y;
+}
+
+static int index_found(struct walk *w, const struct session_list *l) {
+        w->by_id = calloc(w->n ? w->n : 1, sizeof(*w->by_id));
+        w->by_audit = calloc(w->n ? w->n : 1, sizeof(*w->by_audit));
+        if (!w->by_id || !w->by_audit)
+                return -ENOMEM;
+        for (size_t i = 0; i < w->n; i++) {
+                const struct session *s = &l->sessions[w->found[i].index];
+                w->found[i].id = s->id;
+                w->found[i].audit = s->audit_session;
+                w->by_id[i] = w->by_audit[i] = &w->found[i];
+        }
+        if (w->n > 1) {
+                qsort(w->by_id, w->n, sizeof(*w->by_id), cmp_found_id);
+                qsort(w->by_audit, w->n, sizeof(*w->by_audit), cmp_found_audit);
+        }
+        return 0;
+}
+
 static struct found *found_by_id(struct walk *w, const char *id) {
-        for (size_t i = 0; i < w->n; i++)
-                if (streq(w->found[i].s->id, id))
-                        return &w->found[i];
-        return NULL;
+        struct found key = { .id = id }, *k = &key;
+        struct found **f = w->n ? bsearch(&k, w->by_id, w->n, sizeof(*w->by_id), cmp_found_id) : NULL;
+        return f ? *f : NULL;
 }
 
 static struct found *found_by_audit(struct walk *w, uint32_t audit) {
         if (audit == AUDIT_SESSION_UNSET)
                 return NULL;
-        for (size_t i = 0; i < w->n; i++)
-                if (w->found[i].s->audit_session == audit)
-                        return &w->found[i];
-        return NULL;
+        struct found key = { .audit = audit }, *k = &key;
+        struct found **f = w->n ? bsearch(&k, w->by_audit, w->n, sizeof(*w->by_audit), cmp_found_audit) : NULL;
+        return f ? *f : NULL;
 }
 
 static int add_proc(struct found *f, const struct proc_info *p) {
@@ -374,8 +404,8 @@ static int cmp_start(const void *a, const void *b) {
         return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static int finish_session(struct found *f, const struct utmp_login *logins, size_t n_logins) {
-        struct session *s = f->s;
+static int finish_session(struct session *s, struct found *f, const struct utmp_login *logins,
+                          size_t n_logins) {
         int r;
         if (f->cgroup && f->hierarchy) {
                 cut_at_scope(f->cgroup, f->scope);
@@ -500,7 +530,8 @@ static int list_sessions(struct walk *w, struct session_list *l) {
                                 r = -ENOMEM;
                         else {
                                 w->found = nf;
-                                nf[w->n++] = (struct found) { .s = s, .scope = TAKE_PTR(p.scope) };
+                                nf[w->n++] = (struct found) { .index = (size_t) (s - l->sessions),
+                                                               .scope = TAKE_PTR(p.scope) };
                                 r = fill_session(s, &p);
                         }
                 }
@@ -519,6 +550,8 @@ static void found_done(struct walk *w) {
                 free(w->found[i].cgroup);
         }
         free(w->found);
+        free(w->by_id);
+        free(w->by_audit);
         *w = (struct walk) { 0 };
 }
 
@@ -531,7 +564,9 @@ static int logind_discover(struct session_list *l) {
         int r = list_sessions(&w, l);
         if (r < 0)
                 goto out;
-        /* The found list points into l: no more appends from here. */
+        r = index_found(&w, l);
+        if (r < 0)
+                goto out;
         r = proc_walk_all(visit, &w);
         if (r < 0)
                 goto out;
@@ -542,8 +577,8 @@ static int logind_discover(struct session_list *l) {
         if (lib->seat_get_active("seat0", &seat0_active, NULL) < 0)
                 seat0_active = NULL;
         for (size_t i = 0; i < w.n; i++) {
-                struct session *s = w.found[i].s;
-                r = finish_session(&w.found[i], logins, n_logins);
+                struct session *s = &l->sessions[w.found[i].index];
+                r = finish_session(s, &w.found[i], logins, n_logins);
                 if (r < 0)
                         goto out;
                 /* The console is the session in front of seat0's screen. */
