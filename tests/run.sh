@@ -2,7 +2,10 @@
 # Every test of logoff, on a fresh Debian machine, as root: installs what the
 # tests need, builds twice (plain and with ASan+UBSan, -Werror), runs the unit
 # tests under both and the integration tests (real sessions: tests/mksession,
-# a private sshd, a network namespace) against both builds.
+# a private sshd, a network namespace) against both builds, and the logind
+# tests (tests/logind: a real systemd-logind in a systemd-nspawn container and a
+# real elogind in private namespaces, built once with debootstrap and cached
+# under /var/tmp/logoff-hosts) against both builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +15,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(meson ninja-build gcc libc6-dev pkg-config gettext openssh-server openssh-client
-          python3 python3-pytest iproute2 procps util-linux passwd coreutils locales)
+          python3 python3-pytest iproute2 procps util-linux passwd coreutils locales
+          debootstrap systemd-container)
 missing=()
 for p in "${packages[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -43,7 +47,7 @@ done
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-unit_ok=0 unit_fail=0 it_ok=0 it_fail=0
+unit_ok=0 unit_fail=0 it_ok=0 it_fail=0 lg_ok=0 lg_fail=0
 for b in "${builds[@]}"; do
         echo "== unit tests ($b)"
         meson test -C "$b" --print-errorlogs || true
@@ -53,22 +57,37 @@ for b in "${builds[@]}"; do
         unit_fail=$((unit_fail + ${ok#* }))
 done
 
-for b in "${builds[@]}"; do
-        echo "== integration tests ($b)"
-        junit="$b/pytest.xml"
+# Runs one pytest directory against a build; prints "passed failed" from its
+# junit report, where skips count as failures.
+pytest_counts() {
+        local dir=$1 b=$2 junit="$2/pytest-$(basename "$1").xml"
         LOGOFF_BUILD="$PWD/$b" /usr/bin/python3 -m pytest -p no:cacheprovider -q --junitxml="$junit" \
-                tests/integration || true
-        counts=$(/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E
+                "$dir" >&2 || true
+        /usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E
 s = E.parse(sys.argv[1]).getroot()
 s = s if s.tag == "testsuite" else s.find("testsuite")
 t, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
-print(t - f - e - k, f + e + k)' "$junit")
+print(t - f - e - k, f + e + k)' "$junit"
+}
+
+for b in "${builds[@]}"; do
+        echo "== integration tests ($b)"
+        counts=$(pytest_counts tests/integration "$b")
         it_ok=$((it_ok + ${counts% *}))
         it_fail=$((it_fail + ${counts#* }))
+done
+
+for b in "${builds[@]}"; do
+        echo "== logind tests ($b)"
+        counts=$(pytest_counts tests/logind "$b")
+        lg_ok=$((lg_ok + ${counts% *}))
+        lg_fail=$((lg_fail + ${counts#* }))
 done
 
 # Skips count as failures: a test that cannot run here must be fixed, not hidden.
 echo "unit test programs: $unit_ok passed, $unit_fail failed"
 echo "integration tests: $it_ok passed, $it_fail failed"
-echo "tests: $((unit_ok + it_ok)) passed, $((unit_fail + it_fail)) failed"
-[ "$unit_fail" -eq 0 ] && [ "$it_fail" -eq 0 ] && [ "$unit_ok" -gt 0 ] && [ "$it_ok" -gt 0 ]
+echo "logind tests: $lg_ok passed, $lg_fail failed"
+echo "tests: $((unit_ok + it_ok + lg_ok)) passed, $((unit_fail + it_fail + lg_fail)) failed"
+[ "$unit_fail" -eq 0 ] && [ "$it_fail" -eq 0 ] && [ "$lg_fail" -eq 0 ] &&
+        [ "$unit_ok" -gt 0 ] && [ "$it_ok" -gt 0 ] && [ "$lg_ok" -gt 0 ]
