@@ -434,6 +434,13 @@ static int finish_session(struct session *s, struct found *f, const struct utmp_
                 if (!s->name && (r = strdup_to(&s->name, login->line)) < 0)
                         return r;
         }
+        /* sshd of Debian 13 opens the PAM session before it has a pty:
+         * logind never learns the terminal, its processes still have it. */
+        if (!s->name && s->tty) {
+                r = tty_name_from_dev(s->tty, &s->name);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
         if (s->name && s->name[0] != ':')
                 s->idle_usec = idle_of_line(s->name);
         s->console = s->console || s->tty == makedev(5, 1) || tty_line_is_console(s->name);

@@ -332,10 +332,14 @@ class RemoteLogin:
         Looked up once, right after READY, so it stays known after the login ends."""
         if self._logind_id is None:
             found = None
-            for s in self.host.loginctl_sessions():
+            sessions = self.host.loginctl_sessions()
+            for s in sessions:
                 if self.host.session_prop(s["session"], "Audit") == str(self.sid):
                     found = s["session"]
                     break
+            # systemd 257 (Debian 13) records no audit session for ssh logins
+            if found is None and self.xdg_id in [s["session"] for s in sessions]:
+                found = self.xdg_id
             if found is None:
                 raise HostError(f"no logind session of {self} in {self.host.loginctl_sessions()}")
             if self.xdg_id and self.xdg_id != found:
@@ -407,16 +411,17 @@ class Host:
     call :meth:`start` / :meth:`stop`."""
 
     name = "?"
+    suite = SUITE
     port = 0
     hostname = "?"
     nsenter_ns = ("--mount", "--uts", "--ipc", "--net", "--pid")
 
     def __init__(self, base: Path = BASE):
         self.base = Path(base)
-        self.root = self.base / f"{SUITE}-{self.name}"
-        self.stamp = self.base / f"{SUITE}-{self.name}.stamp"
-        self.rundir = self.base / f"{SUITE}-{self.name}.run"
-        self.pidfile = self.base / f"{SUITE}-{self.name}.pid"
+        self.root = self.base / f"{self.suite}-{self.name}"
+        self.stamp = self.base / f"{self.suite}-{self.name}.stamp"
+        self.rundir = self.base / f"{self.suite}-{self.name}.run"
+        self.pidfile = self.base / f"{self.suite}-{self.name}.pid"
         self.leader: Optional[int] = None
         self.proc: Optional[subprocess.Popen] = None
         self.logins: List[RemoteLogin] = []
@@ -450,13 +455,13 @@ class Host:
 
     def ensure_root(self, timeout: float = 1800) -> None:
         """Build the root unless a complete one from this recipe is cached."""
-        with _FileLock(self.base / f"{SUITE}-{self.name}.build.lock", timeout, f"another build of {self.root}"):
+        with _FileLock(self.base / f"{self.suite}-{self.name}.build.lock", timeout, f"another build of {self.root}"):
             if self.cached():
                 self.timings["build"] = 0.0
                 return
             t0 = time.monotonic()
             CACHE.mkdir(parents=True, exist_ok=True)
-            new = self.base / f"{SUITE}-{self.name}.new"
+            new = self.base / f"{self.suite}-{self.name}.new"
             _rmtree_root(new)
             self.stamp.unlink(missing_ok=True)
             self.build(new)
@@ -480,7 +485,7 @@ class Host:
         with open(log, "w") as f:
             try:
                 cp = subprocess.run(["debootstrap", "--variant=minbase", f"--cache-dir={CACHE}",
-                                     "--include=" + ",".join(include), SUITE, str(root), mirror()],
+                                     "--include=" + ",".join(include), self.suite, str(root), mirror()],
                                     stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, timeout=1500)
             except subprocess.TimeoutExpired:
                 raise TimeoutError(f"debootstrap of {root} still running after 1500 s; see {log}") from None
@@ -535,7 +540,7 @@ class Host:
         if os.geteuid() != 0:
             raise HostError("the logind hosts need root")
         self.ensure_root()
-        self._run_lock = _FileLock(self.base / f"{SUITE}-{self.name}.run.lock", 60,
+        self._run_lock = _FileLock(self.base / f"{self.suite}-{self.name}.run.lock", 60,
                                    f"another booted {self.name} host to stop")
         self._run_lock.__enter__()
         try:
@@ -812,6 +817,7 @@ class SystemdHost(Host):
     PACKAGES = ("systemd", "systemd-sysv", "dbus", "dbus-user-session", "libpam-systemd", "openssh-server",
                 "openssh-client", "procps", "iproute2", "util-linux", "psmisc", "libasan8", "libubsan1",
                 "python3")
+    NSPAWN_ENV: Dict[str, str] = {}
     MASK = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "e2scrub_all.timer",
             "fstrim.timer", "e2scrub_reap.service", "getty@tty1.service", "console-getty.service",
             "systemd-networkd-wait-online.service", "man-db.timer", "logrotate.timer")
@@ -819,11 +825,11 @@ class SystemdHost(Host):
     def __init__(self, base: Path = BASE):
         super().__init__(base)
         # one cgroup name per base folder, so hosts of two bases can run side by side
-        self.cgroup = "logoff-host-systemd" if self.base == BASE else \
-            "logoff-host-systemd-" + hashlib.sha256(str(self.base).encode()).hexdigest()[:8]
+        self.cgroup = f"logoff-host-{self.name}" if self.base == BASE else \
+            f"logoff-host-{self.name}-" + hashlib.sha256(str(self.base).encode()).hexdigest()[:8]
 
     def recipe(self) -> str:
-        return f"{SUITE} {sorted(self.PACKAGES)} mask={sorted(self.MASK)} port={self.port} users={USERS} " \
+        return f"{self.suite} {sorted(self.PACKAGES)} mask={sorted(self.MASK)} port={self.port} users={USERS} " \
                f"journal=volatile"
 
     def must_exist(self) -> List[str]:
@@ -854,11 +860,12 @@ class SystemdHost(Host):
         log = self._log("nspawn.log")
         script = " && ".join(f"mkdir -p {d} && echo $$ > {d}/cgroup.procs" for d in self._cgroup_dirs())
         argv = ["sh", "-c", f"{script} && exec systemd-nspawn --boot --directory={self.root} "
-                            f"--machine=lo-systemd --register=no --keep-unit --private-network "
+                            f"--machine={self.hostname} --register=no --keep-unit --private-network "
                             f"--console=read-only"]
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True, close_fds=True)
+                                         start_new_session=True, close_fds=True,
+                                         env=dict(os.environ, **self.NSPAWN_ENV))
         self.pidfile.write_text(f"{self.proc.pid}\n")
         t0 = time.monotonic()
 
@@ -1100,13 +1107,39 @@ def elogind_cgroups_left() -> List[str]:
     return [line for line in cp.stdout.splitlines() if line.strip()]
 
 
-HOSTS = {"systemd": SystemdHost, "elogind": ElogindHost}
+class TrixieHost(SystemdHost):
+    """Debian 13 with systemd 257 in a systemd-nspawn container: built without utmp
+    (``who`` is empty), login history in wtmpdb (libwtmpdb, /var/lib/wtmpdb/wtmp.db,
+    written by sshd itself for pty logins).  systemd 257 needs the unified cgroup
+    hierarchy, so nspawn is told to give the container one."""
+
+    name = "trixie"
+    suite = "trixie"
+    port = 2424
+    hostname = "lo-trixie"
+    NSPAWN_ENV = {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}
+    PACKAGES = SystemdHost.PACKAGES + ("libwtmpdb0", "libpam-wtmpdb", "wtmpdb")
+
+    def must_exist(self) -> List[str]:
+        return [p for p in super().must_exist() if "libasan" not in p] + [
+            "usr/bin/wtmpdb", "usr/lib/x86_64-linux-gnu/libwtmpdb.so.0"]
+
+    def wtmpdb_rows(self) -> List[dict]:
+        """The login records as ``wtmpdb last`` knows them, parsed from its JSON."""
+        cp = self.run(["wtmpdb", "last", "--json"], check=False)
+        if cp.returncode != 0 or not cp.stdout.strip():
+            return []
+        data = json.loads(cp.stdout)
+        return data.get("entries", data) if isinstance(data, dict) else data
+
+
+HOSTS = {"systemd": SystemdHost, "elogind": ElogindHost, "trixie": TrixieHost}
 
 
 def _main(argv: Sequence[str]) -> int:
-    """python3 tests/hosts.py build|boot [systemd|elogind|all]: build or reuse (and boot, stop)."""
+    """python3 tests/hosts.py build|boot [systemd|elogind|trixie|all]: build or reuse (and boot, stop)."""
     if len(argv) < 1 or argv[0] not in ("build", "boot"):
-        print("usage: hosts.py build|boot [systemd|elogind|all]")
+        print("usage: hosts.py build|boot [systemd|elogind|trixie|all]")
         return 2
     names = list(HOSTS) if len(argv) < 2 or argv[1] == "all" else [argv[1]]
     for n in names:

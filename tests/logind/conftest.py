@@ -77,6 +77,14 @@ def elogind_host():
     sys.stderr.write(f"\nelogind host timings (s): {json.dumps({k: round(v, 2) for k, v in h.timings.items()})}\n")
 
 
+@pytest.fixture(scope="session")
+def trixie_host():
+    h = _host("trixie")
+    yield h
+    h.stop()
+    sys.stderr.write(f"\ntrixie host timings (s): {json.dumps({k: round(v, 2) for k, v in h.timings.items()})}\n")
+
+
 @pytest.fixture(params=["systemd", "elogind"])
 def host(request):
     """Each logind host in turn."""
@@ -86,7 +94,7 @@ def host(request):
 @pytest.fixture(autouse=True)
 def clean_hosts(request):
     """After each test: nothing of alice's or bob's left on the hosts it used."""
-    used = [request.getfixturevalue(name) for name in ("host", "systemd_host", "elogind_host")
+    used = [request.getfixturevalue(name) for name in ("host", "systemd_host", "elogind_host", "trixie_host")
             if name in request.fixturenames]
     yield
     for h in used:
