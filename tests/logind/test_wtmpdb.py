@@ -73,3 +73,16 @@ def test_logout_recorded_by_logoff_when_the_login_process_died(trixie_host):
     # Nothing left to close: a second run finds no session and writes nothing.
     cp = logoff(h, s.logind_id)
     assert cp.returncode == 3, cp.stdout + cp.stderr
+
+
+def test_user_manager_session_of_systemd_257_is_not_listed(trixie_host):
+    """systemd 256+ makes each user manager a session of class "manager": no login."""
+    h = trixie_host
+    s = h.login("alice")
+    managers = [r["session"] for r in h.loginctl_sessions() if h.session_prop(r["session"], "Class") == "manager"]
+    assert managers, f"systemd 257 lists alice's user manager as a session: {h.loginctl_sessions()}"
+    js = list_json(h)
+    assert set(js) == {s.logind_id}, js
+    cp = logoff(h, managers[0])
+    assert cp.returncode == 3, cp.stdout + cp.stderr
+    assert h.run(["systemctl", "is-active", "user@1000.service"], check=False).stdout.strip() == "active"
