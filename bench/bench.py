@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -161,7 +161,13 @@ def cg_write(path: str, value: str) -> None:
 
 
 def cg_populated(d: str) -> bool:
-    return "populated 1" in cg_read(os.path.join(d, "cgroup.events"))
+    """Whether cgroup d holds a live process; False once it is gone."""
+    try:
+        return "populated 1" in cg_read(os.path.join(d, "cgroup.events"))
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENODEV):
+            return False
+        raise
 
 
 def proc_cgroup(pid: int) -> Optional[str]:
@@ -239,8 +245,8 @@ class Watch:
     process exits (zombie or not), so exit times are exact to the poll
     granularity, whatever a /proc scan of 10,000 entries would cost."""
 
-    def __init__(self, sid: int):
-        self.sid = sid
+    def __init__(self, belongs: Callable[[int], bool]):
+        self.belongs = belongs
         self.ep = select.epoll()
         self.by_fd: Dict[int, int] = {}
         self.by_pid: Dict[int, int] = {}
@@ -256,7 +262,7 @@ class Watch:
                 continue
             # The pidfd pins whatever holds the pid now: make sure it is
             # still a process of the session (pid reuse).
-            if h.proc_sessionid(pid) != self.sid:
+            if not self.belongs(pid):
                 os.close(fd)
                 continue
             self.ep.register(fd, select.EPOLLIN)
@@ -502,7 +508,7 @@ class Bench:
                 rec["cg_move_s"] = round(s["cg_move_s"], 4)
             snap = h.session_pids(s["sid"])
             rec["n_start"] = len(snap)
-            w = Watch(s["sid"])
+            w = Watch(lambda pid, sid=s["sid"]: h.proc_sessionid(pid) == sid)
             w.add(snap)
 
             argv = None

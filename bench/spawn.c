@@ -2,7 +2,7 @@
 /*
  * spawn: benchmark helper, the "shell" of a benchmark login session.
  *
- *   spawn TOTAL DETACHED
+ *   spawn [-i] TOTAL DETACHED
  *
  * Makes the session hold exactly TOTAL processes of the user, itself
  * included, then waits (pause) until killed:
@@ -16,7 +16,9 @@
  *     same controlling terminal, parent = this process.
  *
  * Every process keeps the default signal dispositions, so SIGHUP and
- * SIGTERM end all of them (the graceful path of logoff works).  It only
+ * SIGTERM end all of them (the graceful path of logoff works); with -i every
+ * process ignores SIGHUP and SIGTERM, so only SIGKILL or cgroup.kill ends
+ * them (the forced path, and what `loginctl terminate-session` cannot end).  It only
  * forks (no exec) so that making 10,000 processes takes well under a second.
  * Prints nothing: the benchmark counts /proc/PID/sessionid to know when the
  * session is complete.  Exits 2 on bad arguments, 1 if a fork fails (after
@@ -40,9 +42,10 @@ static long parse(const char *s) {
         return v;
 }
 
+static int ignore_term;
+
 static void park(void) {
-        /* Default dispositions: the benchmark wants processes that a hangup
-         * or SIGTERM really ends. */
+        /* HUP and TERM as chosen in main(); SIGCHLD back to its default. */
         signal(SIGCHLD, SIG_DFL);
         for (;;)
                 pause();
@@ -53,23 +56,34 @@ static void fail(const char *what) {
         fprintf(stderr, "spawn: %s: %s\n", what, strerror(e));
         /* Our own process group holds the plain children; the detached ones
          * are the benchmark's to clean up (it kills by audit session id). */
+        if (ignore_term)
+                kill(0, SIGKILL);
         signal(SIGTERM, SIG_IGN);
         kill(0, SIGTERM);
         _exit(1);
 }
 
 int main(int argc, char **argv) {
-        if (argc != 3) {
-                fprintf(stderr, "usage: spawn TOTAL DETACHED\n");
+        int a = 1;
+        if (argc == 4 && strcmp(argv[1], "-i") == 0) {
+                ignore_term = 1;
+                a = 2;
+        }
+        if (argc - a != 2) {
+                fprintf(stderr, "usage: spawn [-i] TOTAL DETACHED\n");
                 return 2;
         }
-        long total = parse(argv[1]), detached = parse(argv[2]);
+        long total = parse(argv[a]), detached = parse(argv[a + 1]);
         if (total < 1 || detached < 0 || detached > total - 1) {
                 fprintf(stderr, "spawn: need TOTAL >= 1 and 0 <= DETACHED < TOTAL\n");
                 return 2;
         }
         long plain = total - 1 - detached;
 
+        if (ignore_term) {
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGTERM, SIG_IGN);
+        }
         /* The middle processes of the double forks are reaped by the kernel;
          * nothing of ours lingers as a zombie. */
         signal(SIGCHLD, SIG_IGN);

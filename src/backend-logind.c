@@ -234,11 +234,25 @@ struct found {
         char *cgroup;    /* common ancestor of its processes' cgroups */
 };
 
+/* What sd-login said of the processes of one cgroup (the whole text of
+ * /proc/PID/cgroup as key): asked once per cgroup, not once per process,
+ * as a session of 10,000 processes sits in one. */
+struct cg_entry {
+        char *text;
+        struct found *f; /* NULL: in no session */
+};
+
+struct cg_cache {
+        struct cg_entry *slots;
+        size_t size, used;
+};
+
 struct walk {
         struct found *found;
         size_t n;
         /* The same, sorted for lookups from every process of the host. */
         struct found **by_id, **by_audit;
+        struct cg_cache cache;
 };
 
 static int cmp_found_id(const void *a, const void *b) {
@@ -338,6 +352,82 @@ static void common_ancestor(char *acc, const char *path) {
         acc[last_slash == 0 ? 1 : last_slash] = '\0';
 }
 
+static size_t hash_text(const char *s) {
+        size_t h = 2166136261u;
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 16777619u;
+        return h;
+}
+
+static struct cg_entry *cache_slot(struct cg_cache *c, const char *text) {
+        size_t i = hash_text(text) & (c->size - 1);
+        while (c->slots[i].text && !streq(c->slots[i].text, text))
+                i = (i + 1) & (c->size - 1);
+        return &c->slots[i];
+}
+
+static int cache_put(struct cg_cache *c, char *text, struct found *f) {
+        if ((c->used + 1) * 2 > c->size) {
+                size_t nsize = c->size ? c->size * 2 : 64;
+                struct cg_cache n = { .slots = calloc(nsize, sizeof(struct cg_entry)), .size = nsize };
+                if (!n.slots)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->size; i++)
+                        if (c->slots[i].text)
+                                *cache_slot(&n, c->slots[i].text) = c->slots[i];
+                n.used = c->used;
+                free(c->slots);
+                *c = n;
+        }
+        struct cg_entry *e = cache_slot(c, text);
+        if (!e->text)
+                c->used++;
+        else
+                free(e->text);
+        *e = (struct cg_entry) { .text = text, .f = f };
+        return 0;
+}
+
+static void cache_done(struct cg_cache *c) {
+        for (size_t i = 0; i < c->size; i++)
+                free(c->slots[i].text);
+        free(c->slots);
+        *c = (struct cg_cache) { 0 };
+}
+
+/* Asks sd-login which session the process is in, and notes the session's
+ * cgroup.  Returns the session or NULL for none; *ret_error is 0 when that
+ * answer holds for the whole cgroup, else a negative errno (the process is
+ * gone, or sd-login could not tell). */
+static struct found *ask_sd_login(struct walk *w, int procdir_fd, pid_t pid, int *ret_error) {
+        _cleanup_free_ char *id = NULL, *cgroup = NULL;
+        *ret_error = 0;
+        int r = lib->pid_get_session(pid, &id);
+        if (r < 0) {
+                /* sd-login's answers for "in no session" vary between
+                 * versions (ENODATA, ENXIO, EUNATCH...); the process is gone
+                 * or in none.  Only "none" holds for the whole cgroup. */
+                if (r != -ENODATA && r != -ENXIO)
+                        *ret_error = r;
+                return NULL;
+        }
+        struct found *f = found_by_id(w, id);
+        if (!f || lib->pid_get_cgroup(pid, &cgroup) < 0)
+                return f;
+        if (!f->hierarchy) {
+                r = hierarchy_of(procdir_fd, cgroup, &f->hierarchy);
+                if (r < 0) {
+                        *ret_error = r;
+                        return f;
+                }
+        }
+        if (!f->cgroup)
+                f->cgroup = TAKE_PTR(cgroup);
+        else
+                common_ancestor(f->cgroup, cgroup);
+        return f;
+}
+
 static int visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         struct walk *w = userdata;
         struct proc_info p = { .pid = pid, .session_id = audit_id };
@@ -347,23 +437,30 @@ static int visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         if (r < 0)
                 return r;
 
-        _cleanup_free_ char *id = NULL, *cgroup = NULL;
-        struct found *f = NULL;
-        if (lib->pid_get_session(pid, &id) >= 0)
-                f = found_by_id(w, id);
-        if (f) {
-                if (lib->pid_get_cgroup(pid, &cgroup) >= 0) {
-                        if (!f->hierarchy) {
-                                r = hierarchy_of(procdir_fd, cgroup, &f->hierarchy);
-                                if (r < 0 && !vanished(r) && r != -ENOENT)
-                                        return r;
-                        }
-                        if (!f->cgroup)
-                                f->cgroup = TAKE_PTR(cgroup);
-                        else
-                                common_ancestor(f->cgroup, cgroup);
-                }
-        } else
+        char *text = NULL;
+        r = read_small_file_at(procdir_fd, "cgroup", &text, NULL);
+        if (vanished(r))
+                return 0;
+        if (r < 0)
+                return r;
+        struct found *f;
+        struct cg_entry *e = w->cache.size ? cache_slot(&w->cache, text) : NULL;
+        if (e && e->text) {
+                f = e->f;
+                free(text);
+        } else {
+                int error;
+                f = ask_sd_login(w, procdir_fd, pid, &error);
+                /* A process sd-login cannot place is in no session: one
+                 * odd process must not hide every session of the host. */
+                if (error == 0)
+                        r = cache_put(&w->cache, text, f);
+                else
+                        free(text);
+                if (r < 0)
+                        return r;
+        }
+        if (!f)
                 /* Moved out of the session's cgroup, still in its login. */
                 f = found_by_audit(w, audit_id);
         if (!f)
@@ -559,6 +656,7 @@ static void found_done(struct walk *w) {
         free(w->found);
         free(w->by_id);
         free(w->by_audit);
+        cache_done(&w->cache);
         *w = (struct walk) { 0 };
 }
 
@@ -628,7 +726,7 @@ static int wait_forgotten(const char *id, uint64_t timeout_usec) {
                         return r;
                 if (now_monotonic_usec() >= until)
                         return 0;
-                sleep_usec(20000);
+                sleep_usec(5000);
         }
 }
 

@@ -25,12 +25,12 @@ int backends_discover(enum backend_choice choice, struct session_list *l, int *r
         }
         case BACKEND_AUTO:
         default: {
+                /* Once logind answers, its sessions are the host's: a failure
+                 * to read them is reported, not papered over with another
+                 * view of the host. */
                 int r = backend_logind.probe();
-                if (r == 0) {
-                        r = discover_with(&backend_logind, l);
-                        if (r == 0)
-                                return 0;
-                }
+                if (r == 0)
+                        return discover_with(&backend_logind, l);
                 *ret_fallback_error = r;
                 return discover_with(&backend_kernel, l);
         }

@@ -2,6 +2,7 @@
 #include "cgroup.h"
 
 #include <dirent.h>
+#include <poll.h>
 
 #include "util.h"
 
@@ -41,43 +42,26 @@ int cgroup_dir_of_membership(const struct membership *m, char **ret_dir) {
         return 0;
 }
 
-/* Every process in the cgroup and below is a member. */
-static int cgroup_only_members(const char *dir, const struct membership *m, unsigned depth) {
+/* Calls fn with the text of cgroup.procs of dir and of every cgroup below. */
+typedef int (*procs_fn)(const char *procs, void *userdata);
+
+static int walk_tree(const char *dir, unsigned depth, procs_fn fn, void *userdata) {
         if (depth > 32)
                 return -ELOOP;
-        _cleanup_free_ char *procs_path = NULL, *procs = NULL;
-        if (asprintf(&procs_path, "%s/cgroup.procs", dir) < 0)
+        _cleanup_free_ char *path = NULL, *procs = NULL;
+        if (asprintf(&path, "%s/cgroup.procs", dir) < 0)
                 return -ENOMEM;
-        int r = read_small_file_at(AT_FDCWD, procs_path, &procs, NULL);
+        int r = read_small_file_at(AT_FDCWD, path, &procs, NULL);
         if (r < 0)
                 return r;
-        char *save = NULL;
-        for (char *l = strtok_r(procs, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                uint32_t pid;
-                if (parse_u32(l, &pid) < 0)
-                        return -EINVAL;
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%u", pid);
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0) {
-                        if (errno == ENOENT || errno == ESRCH)
-                                continue;
-                        return -errno;
-                }
-                r = membership_contains_at(m, fd, AUDIT_SESSION_UNSET);
-                if (vanished(r))
-                        continue;
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return -EEXIST;
-        }
+        r = fn(procs, userdata);
+        if (r < 0)
+                return r;
 
         DIR *d = opendir(dir);
         if (!d)
                 return -errno;
         struct dirent *de;
-        r = 0;
         while (r == 0 && (de = readdir(d))) {
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
@@ -86,10 +70,57 @@ static int cgroup_only_members(const char *dir, const struct membership *m, unsi
                         r = -ENOMEM;
                         break;
                 }
-                r = cgroup_only_members(sub, m, depth + 1);
+                r = walk_tree(sub, depth + 1, fn, userdata);
         }
         closedir(d);
         return r;
+}
+
+/* -EEXIST when a process of the list is no member. */
+static int only_members(const char *procs, void *userdata) {
+        const struct membership *m = userdata;
+        char *save = NULL;
+        _cleanup_free_ char *copy = strdup(procs);
+        if (!copy)
+                return -ENOMEM;
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                uint32_t pid;
+                if (parse_u32(l, &pid) < 0)
+                        return -EINVAL;
+                char path[32];
+                snprintf(path, sizeof(path), "/proc/%u", pid);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == ENOENT || errno == ESRCH)
+                                continue;
+                        return -errno;
+                }
+                int r = membership_contains_at(m, fd, AUDIT_SESSION_UNSET);
+                if (vanished(r))
+                        continue;
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EEXIST;
+        }
+        return 0;
+}
+
+static int count_lines(const char *procs, void *userdata) {
+        unsigned *count = userdata;
+        for (const char *l = procs; *l; l++)
+                if (*l == '\n')
+                        (*count)++;
+        return 0;
+}
+
+int cgroup_count_procs(const char *dir, unsigned *ret) {
+        unsigned n = 0;
+        int r = walk_tree(dir, 0, count_lines, &n);
+        if (r < 0)
+                return r;
+        *ret = n;
+        return 0;
 }
 
 static void strv_free(char **v, size_t n) {
@@ -137,7 +168,7 @@ int cgroup_find_own(const struct membership *m, const struct proc_info *procs, s
                 r = -ENOMEM;
                 goto out;
         }
-        r = cgroup_only_members(dir, m, 0);
+        r = walk_tree(dir, 0, only_members, (void *) m);
         if (r == -EEXIST)
                 r = -ENOENT; /* shared with processes of other sessions */
         if (r == 0)
@@ -170,31 +201,59 @@ static int write_cgroup_file(const char *dir, const char *file, const char *valu
         return 0;
 }
 
-bool cgroup_event_is(const char *dir, const char *key, const char *value) {
-        _cleanup_free_ char *path = NULL, *events = NULL;
-        if (asprintf(&path, "%s/cgroup.events", dir) < 0)
-                return false;
-        if (read_small_file_at(AT_FDCWD, path, &events, NULL) < 0)
-                return false;
-        /* One "key value" pair per line. */
-        _cleanup_free_ char *want = NULL;
-        if (asprintf(&want, "%s %s\n", key, value) < 0)
-                return false;
-        size_t len = strlen(want);
+/* Whether the text of cgroup.events has the line "key value". */
+static bool events_have(const char *events, const char *key, const char *value) {
+        size_t klen = strlen(key), vlen = strlen(value);
         for (const char *l = events; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-                if (strncmp(l, want, len) == 0)
+                if (strncmp(l, key, klen) == 0 && l[klen] == ' ' && strncmp(l + klen + 1, value, vlen) == 0 &&
+                    (l[klen + 1 + vlen] == '\n' || l[klen + 1 + vlen] == '\0'))
                         return true;
         return false;
 }
 
+static int read_events(int fd, char *buf, size_t size) {
+        ssize_t k = pread(fd, buf, size - 1, 0);
+        if (k < 0)
+                return -errno;
+        buf[k] = '\0';
+        return 0;
+}
+
+static int open_events(const char *dir) {
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/cgroup.events", dir) < 0)
+                return -ENOMEM;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+bool cgroup_event_is(const char *dir, const char *key, const char *value) {
+        _cleanup_close_ int fd = open_events(dir);
+        char buf[256]; /* the kernel's own few short lines, never outside input */
+        return fd >= 0 && read_events(fd, buf, sizeof(buf)) == 0 && events_have(buf, key, value);
+}
+
+/* The kernel wakes pollers of cgroup.events (POLLPRI) whenever it changes:
+ * no sleeping in between, so logoff sees the end as soon as it happens. */
 static bool wait_event(const char *dir, const char *key, const char *value, uint64_t timeout_usec) {
+        _cleanup_close_ int fd = open_events(dir);
+        if (fd < 0)
+                return false;
         uint64_t until = now_monotonic_usec() + timeout_usec;
         for (;;) {
-                if (cgroup_event_is(dir, key, value))
-                        return true;
-                if (now_monotonic_usec() >= until)
+                char buf[256];
+                if (read_events(fd, buf, sizeof(buf)) < 0)
                         return false;
-                sleep_usec(1000);
+                if (events_have(buf, key, value))
+                        return true;
+                uint64_t now = now_monotonic_usec();
+                if (now >= until)
+                        return false;
+                struct pollfd p = { .fd = fd, .events = POLLPRI };
+                uint64_t left_ms = (until - now + 999) / 1000;
+                /* Bounded too, in case a notification is missed. */
+                if (poll(&p, 1, (int) (left_ms < 10 ? left_ms : 10)) < 0 && errno != EINTR)
+                        return false;
         }
 }
 

@@ -38,5 +38,8 @@ int cgroup_thaw(const char *dir);
  * outrun it.  Then waits (bounded) until the cgroup is empty. */
 int cgroup_kill(const char *dir, uint64_t wait_usec);
 
+/* How many processes cgroup.procs lists in dir and below. */
+int cgroup_count_procs(const char *dir, unsigned *ret);
+
 /* Whether cgroup.events has the line "key value". */
 bool cgroup_event_is(const char *dir, const char *key, const char *value);

@@ -205,18 +205,6 @@ static int collect_left(const struct membership *m, struct terminate_report *rep
         return 0;
 }
 
-static unsigned count_live(const struct membership *m) {
-        struct proc_info *procs = NULL;
-        size_t n = 0;
-        unsigned live = 0;
-        if (proc_scan(m, 0, &procs, &n) == 0)
-                for (size_t i = 0; i < n; i++)
-                        if (is_live(&procs[i]))
-                                live++;
-        free(procs);
-        return live;
-}
-
 /* The session's own cgroup v2, if it has one: the one its backend knows,
  * or for a session known only by its audit ID, the one that holds exactly
  * its processes. */
@@ -235,10 +223,12 @@ static int find_cgroup(const struct membership *m, char **ret_dir) {
 }
 
 /* Freezing first makes the count we report exact. */
-static int kill_by_cgroup(const char *dir, const struct membership *m, struct terminate_report *rep) {
+static int kill_by_cgroup(const char *dir, struct terminate_report *rep) {
         int r = cgroup_freeze(dir, 1000000u);
         rep->frozen = r > 0;
-        rep->cgroup_members = count_live(m);
+        /* Frozen, the cgroup's own list is exact and costs no /proc walk. */
+        if (cgroup_count_procs(dir, &rep->cgroup_members) < 0)
+                rep->cgroup_members = 0;
         r = cgroup_kill(dir, 2000000u);
         /* Whatever happened, never leave the cgroup frozen behind us. */
         (void) cgroup_thaw(dir);
@@ -317,17 +307,19 @@ int session_terminate(const struct membership *m, const struct terminate_options
                 bool own = o->caller->cap_kill && find_cgroup(m, &rep->cgroup) == 0 &&
                            !cgroup_holds_self(rep->cgroup);
                 if (own)
-                        r = kill_by_cgroup(rep->cgroup, m, rep);
-                /* Members outside the cgroup (a logind session's processes
-                 * that moved out but kept its audit session) are stopped
-                 * one by one. */
-                if (!own || r < 0 || (m->cgroup && m->audit_id != AUDIT_SESSION_UNSET))
+                        r = kill_by_cgroup(rep->cgroup, rep);
+                /* After cgroup.kill, one SIGKILL round finds what lies
+                 * outside the cgroup but in the session (a logind session's
+                 * process that moved out and kept its audit session); only
+                 * then, or without a cgroup, are the SIGSTOP rounds needed. */
+                bool stopped = false;
+                if (!own || r < 0) {
                         r = stop_everything(m, &t, rep, now_monotonic_usec() + 2000000u);
-                if (r < 0)
-                        goto out;
+                        if (r < 0)
+                                goto out;
+                        stopped = true;
+                }
 
-                /* One by one too, after cgroup.kill: whatever slipped out of
-                 * the cgroup is still in the session. */
                 uint64_t kill_deadline = now_monotonic_usec() + o->kill_wait_usec;
                 delay = 1000;
                 for (;;) {
@@ -338,6 +330,13 @@ int session_terminate(const struct membership *m, const struct terminate_options
                          * with their children (sshd's monitor does). */
                         if (c.live == 0 || now_monotonic_usec() >= kill_deadline)
                                 break;
+                        if (!stopped && c.ours > 0) {
+                                r = stop_everything(m, &t, rep, now_monotonic_usec() + 2000000u);
+                                if (r < 0)
+                                        goto out;
+                                stopped = true;
+                                continue;
+                        }
                         sleep_usec(delay);
                         if (delay < 50000)
                                 delay *= 2;

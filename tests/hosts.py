@@ -633,6 +633,15 @@ class Host:
     def _halt(self) -> None:
         raise NotImplementedError
 
+    def _started_pid(self) -> Optional[int]:
+        """The PID of what start() launched: ours, or the one a killed run recorded."""
+        if self.proc is not None:
+            return self.proc.pid
+        try:
+            return int(self.pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def running(self) -> bool:
         return self.leader is not None and _alive(self.leader)
 
@@ -897,12 +906,7 @@ class SystemdHost(Host):
         self.timings["boot_systemd"] = time.monotonic() - t0
 
     def _halt(self) -> None:
-        pid = self.proc.pid if self.proc else None
-        if pid is None:
-            try:
-                pid = int(self.pidfile.read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                pid = None
+        pid = self._started_pid()
         if pid and _alive(pid):
             # nspawn turns SIGTERM into a clean shutdown of the container (SIGRTMIN+3 to its init)
             os.kill(pid, signal.SIGTERM)
@@ -1060,12 +1064,7 @@ exec chroot {r} /sbin/logoff-host-init
                    20, what="elogind to answer loginctl")
 
     def _halt(self) -> None:
-        pid = self.proc.pid if self.proc else None
-        if pid is None:
-            try:
-                pid = int(self.pidfile.read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                pid = None
+        pid = self._started_pid()
         if not (pid and _alive(pid)):
             self.proc = None
             return

@@ -61,28 +61,20 @@ def restart(host):
     return host
 
 
-@pytest.fixture(scope="session")
-def systemd_host():
-    h = _host("systemd")
-    yield h
-    h.stop()
-    sys.stderr.write(f"\nsystemd host timings (s): {json.dumps({k: round(v, 2) for k, v in h.timings.items()})}\n")
+def _session_host(name):
+    """A session-scoped fixture for one host: started on first use, stopped at the end."""
+    @pytest.fixture(scope="session", name=f"{name}_host")
+    def fixture():
+        h = _host(name)
+        yield h
+        h.stop()
+        sys.stderr.write(f"\n{name} host timings (s): {json.dumps({k: round(v, 2) for k, v in h.timings.items()})}\n")
+    return fixture
 
 
-@pytest.fixture(scope="session")
-def elogind_host():
-    h = _host("elogind")
-    yield h
-    h.stop()
-    sys.stderr.write(f"\nelogind host timings (s): {json.dumps({k: round(v, 2) for k, v in h.timings.items()})}\n")
-
-
-@pytest.fixture(scope="session")
-def trixie_host():
-    h = _host("trixie")
-    yield h
-    h.stop()
-    sys.stderr.write(f"\ntrixie host timings (s): {json.dumps({k: round(v, 2) for k, v in h.timings.items()})}\n")
+systemd_host = _session_host("systemd")
+elogind_host = _session_host("elogind")
+trixie_host = _session_host("trixie")
 
 
 @pytest.fixture(params=["systemd", "elogind"])

@@ -34,7 +34,8 @@ static bool alive(pid_t pid) {
 
 /* Makes the next fork() get this pid, as a PID wraparound eventually would. */
 static pid_t fork_with_pid(pid_t want) {
-        for (int attempt = 0; attempt < 20; attempt++) {
+        /* Other processes of the machine may take the pid first: try again. */
+        for (int attempt = 0; attempt < 500; attempt++) {
                 FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
                 if (!f)
                         return -1;
