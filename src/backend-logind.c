@@ -615,6 +615,8 @@ static int list_sessions(struct walk *w, struct session_list *l) {
                         break;
                 struct props p = { 0 };
                 r = session_props(path, &p);
+                if (r >= 0 && !p.id && !(p.id = strdup(id)))
+                        r = -ENOMEM;
                 if (r == -ENOENT) {
                         props_done(&p); /* ended meanwhile */
                         continue;
@@ -799,7 +801,7 @@ static int logind_end(const struct session *s, const struct terminate_options *o
         /* logind forgets the session once its last process is gone: from
          * inside it, that is logoff itself, so there is nothing to wait for. */
         _cleanup_close_ int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (self >= 0 && membership_contains_at(&s->member, self, AUDIT_SESSION_UNSET) == 1)
+        if (self >= 0 && membership_contains_at(&s->member, self) == 1)
                 return 0;
         int k = wait_forgotten(s->id, FORGET_TIMEOUT_USEC);
         rep->forgotten = k < 0 ? -1 : k;

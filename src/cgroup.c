@@ -6,7 +6,7 @@
 
 #include "util.h"
 
-int cgroup2_mount(char **ret) {
+static int find_cgroup2_mount(char **ret) {
         _cleanup_free_ char *info = NULL;
         int r = read_small_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL);
         if (r < 0)
@@ -23,6 +23,19 @@ int cgroup2_mount(char **ret) {
                 return 0;
         }
         return -ENOENT;
+}
+
+/* Where the unified hierarchy is mounted does not change while logoff
+ * runs: read mountinfo once. */
+int cgroup2_mount(char **ret) {
+        static char *cached;
+        if (!cached) {
+                int r = find_cgroup2_mount(&cached);
+                if (r < 0)
+                        return r;
+        }
+        *ret = strdup(cached);
+        return *ret ? 0 : -ENOMEM;
 }
 
 int cgroup_dir_of_membership(const struct membership *m, char **ret_dir) {
@@ -95,7 +108,7 @@ static int only_members(const char *procs, void *userdata) {
                                 continue;
                         return -errno;
                 }
-                int r = membership_contains_at(m, fd, AUDIT_SESSION_UNSET);
+                int r = membership_contains_at(m, fd);
                 if (vanished(r))
                         continue;
                 if (r < 0)
@@ -106,23 +119,44 @@ static int only_members(const char *procs, void *userdata) {
         return 0;
 }
 
-static int count_lines(const char *procs, void *userdata) {
-        unsigned *count = userdata;
-        for (const char *l = procs; *l; l++)
-                if (*l == '\n')
-                        (*count)++;
+struct pid_list {
+        pid_t *pids;
+        size_t n, alloc;
+};
+
+static int collect_pids(const char *procs, void *userdata) {
+        struct pid_list *l = userdata;
+        for (const char *p = procs; *p;) {
+                char *end;
+                errno = 0;
+                unsigned long v = strtoul(p, &end, 10);
+                if (errno || end == p || v == 0 || v > INT32_MAX)
+                        return -EINVAL;
+                if (l->n == l->alloc) {
+                        size_t na = l->alloc ? l->alloc * 2 : 256;
+                        pid_t *np = reallocarray(l->pids, na, sizeof(*np));
+                        if (!np)
+                                return -ENOMEM;
+                        l->pids = np;
+                        l->alloc = na;
+                }
+                l->pids[l->n++] = (pid_t) v;
+                p = end + (*end == '\n');
+        }
         return 0;
 }
 
-int cgroup_count_procs(const char *dir, unsigned *ret) {
-        unsigned n = 0;
-        int r = walk_tree(dir, 0, count_lines, &n);
-        if (r < 0)
+int cgroup_procs(const char *dir, pid_t **ret, size_t *ret_n) {
+        struct pid_list l = { 0 };
+        int r = walk_tree(dir, 0, collect_pids, &l);
+        if (r < 0) {
+                free(l.pids);
                 return r;
-        *ret = n;
+        }
+        *ret = l.pids;
+        *ret_n = l.n;
         return 0;
 }
-
 static void strv_free(char **v, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(v[i]);
@@ -266,10 +300,8 @@ int cgroup_freeze(const char *dir, uint64_t timeout_usec) {
 
 int cgroup_thaw(const char *dir) { return write_cgroup_file(dir, "cgroup.freeze", "0"); }
 
-int cgroup_kill(const char *dir, uint64_t wait_usec) {
-        int r = write_cgroup_file(dir, "cgroup.kill", "1");
-        if (r < 0)
-                return r;
-        (void) wait_event(dir, "populated", "0", wait_usec);
-        return 0;
+int cgroup_kill(const char *dir) { return write_cgroup_file(dir, "cgroup.kill", "1"); }
+
+int cgroup_wait_empty(const char *dir, uint64_t timeout_usec) {
+        return wait_event(dir, "populated", "0", timeout_usec);
 }

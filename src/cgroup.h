@@ -35,11 +35,15 @@ int cgroup_freeze(const char *dir, uint64_t timeout_usec);
 int cgroup_thaw(const char *dir);
 
 /* cgroup.kill: the kernel kills what is being forked too, so fork() cannot
- * outrun it.  Then waits (bounded) until the cgroup is empty. */
-int cgroup_kill(const char *dir, uint64_t wait_usec);
+ * outrun it.  Returns at once; cgroup_wait_empty() waits for the end. */
+int cgroup_kill(const char *dir);
 
-/* How many processes cgroup.procs lists in dir and below. */
-int cgroup_count_procs(const char *dir, unsigned *ret);
+/* Waits (bounded) until no process is left in the cgroup.  Returns 1 when
+ * it is empty, 0 when the time ran out. */
+int cgroup_wait_empty(const char *dir, uint64_t timeout_usec);
+
+/* The processes cgroup.procs lists in dir and below (malloc'ed). */
+int cgroup_procs(const char *dir, pid_t **ret, size_t *ret_n);
 
 /* Whether cgroup.events has the line "key value". */
 bool cgroup_event_is(const char *dir, const char *key, const char *value);

@@ -349,6 +349,8 @@ static int end_session(const struct options *o, const struct session *s, const s
         if (rep->killed)
                 verbose(o, ngettext("Sent SIGKILL to %u process", "Sent SIGKILL to %u processes", rep->killed),
                         rep->killed);
+        if (rep->forced_usec)
+                verbose(o, _("Ended what the grace period left in %.3f s"), (double) rep->forced_usec / 1e6);
         unsigned denied = (unsigned) rep->n_denied_procs;
         if (denied && r == -EBUSY) {
                 fprintf(stderr, ngettext("%s: %u process of session %s could not be signalled (not yours):\n",

@@ -66,17 +66,20 @@ bool cgroup_path_under(const char *path, const char *dir) {
         return strncmp(path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
 }
 
-int membership_contains_at(const struct membership *m, int procdir_fd, uint32_t audit_id) {
-        int r;
+int membership_contains_at(const struct membership *m, int procdir_fd) {
+        uint32_t audit_id = AUDIT_SESSION_UNSET;
         if (m->audit_id != AUDIT_SESSION_UNSET) {
-                if (audit_id == AUDIT_SESSION_UNSET) {
-                        r = proc_session_id_at(procdir_fd, &audit_id);
-                        if (r < 0)
-                                return r;
-                }
-                if (audit_id == m->audit_id)
-                        return 1;
+                int r = proc_session_id_at(procdir_fd, &audit_id);
+                if (r < 0)
+                        return r;
         }
+        return membership_contains_known_at(m, procdir_fd, audit_id);
+}
+
+int membership_contains_known_at(const struct membership *m, int procdir_fd, uint32_t audit_id) {
+        int r;
+        if (m->audit_id != AUDIT_SESSION_UNSET && audit_id == m->audit_id)
+                return 1;
         /* The root holds every process: never a session's own. */
         if (!m->cgroup || streq(m->cgroup, "/") || !m->cgroup[0])
                 return 0;

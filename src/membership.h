@@ -23,10 +23,12 @@ void membership_done(struct membership *m);
 int membership_copy(const struct membership *from, struct membership *to);
 
 /* Whether the process behind a /proc/PID directory fd is a member.  Its
- * audit session (already read by a walk, or AUDIT_SESSION_UNSET to read it
- * here) is tried first, as it is the cheaper file.  Returns 1, 0, or a
- * negative errno (-ESRCH/-ENOENT: the process is gone). */
-int membership_contains_at(const struct membership *m, int procdir_fd, uint32_t known_audit_id);
+ * audit session is tried first, as it is the cheaper file.  Returns 1, 0,
+ * or a negative errno (-ESRCH/-ENOENT: the process is gone). */
+int membership_contains_at(const struct membership *m, int procdir_fd);
+
+/* The same, for a walk that has read the process's audit session already. */
+int membership_contains_known_at(const struct membership *m, int procdir_fd, uint32_t audit_id);
 
 /* The path of the process in the given hierarchy ("" for unified), parsed
  * from the text of /proc/PID/cgroup. */

@@ -13,7 +13,7 @@ int pin_at(int procdir_fd, pid_t pid, const struct membership *m) {
         _cleanup_close_ int pidfd = pidfd_open(pid, 0);
         if (pidfd < 0)
                 return -errno;
-        int r = membership_contains_at(m, procdir_fd, AUDIT_SESSION_UNSET);
+        int r = membership_contains_at(m, procdir_fd);
         if (r < 0)
                 return vanished(r) ? -ESRCH : r;
         if (r == 0)

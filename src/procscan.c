@@ -162,7 +162,7 @@ static int walk(const struct membership *m, bool every, proc_walk_fn fn, void *u
                         if (sid == AUDIT_SESSION_UNSET)
                                 continue;
                 } else {
-                        r = membership_contains_at(m, fd, sid);
+                        r = membership_contains_known_at(m, fd, sid);
                         if (vanished(r) || r == 0)
                                 continue;
                         if (r < 0)

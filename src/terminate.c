@@ -52,6 +52,15 @@ static int tracker_grow(struct tracker *t) {
         return 0;
 }
 
+static bool tracker_has_pid(const struct tracker *t, pid_t pid) {
+        if (!t->size)
+                return false;
+        for (size_t h = (size_t) pid & (t->size - 1); t->slots[h].pid; h = (h + 1) & (t->size - 1))
+                if (t->slots[h].pid == pid)
+                        return true;
+        return false;
+}
+
 /* The entry of this process, created on first sight. */
 static int tracker_get(struct tracker *t, const struct proc_info *p, struct tracked **ret, bool *ret_new) {
         if ((t->used + 1) * 2 > t->size) {
@@ -109,6 +118,11 @@ static bool stopped_or_settled(char state) {
 
 struct round {
         const struct membership *m;
+        /* Left to cgroup.kill: the processes of the frozen cgroup (sorted),
+         * or, when it did not freeze, every process in it (unified path). */
+        const pid_t *skip_pids;
+        size_t n_skip_pids;
+        const char *skip_cgroup;
         struct tracker *t;
         unsigned flag;
         const int *sigs;
@@ -118,12 +132,30 @@ struct round {
         struct round_counts c;
 };
 
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return x < y ? -1 : x > y;
+}
+
 /* One process of a round: read through its /proc directory, signal through
  * a pidfd pinned by that same directory, so the walk needs no second look. */
 static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         struct round *rd = userdata;
         struct proc_info p = { .pid = pid, .session_id = audit_id };
-        int r = proc_read_stat_at(procdir_fd, &p);
+        int r;
+        if (rd->skip_pids && bsearch(&pid, rd->skip_pids, rd->n_skip_pids, sizeof(pid_t), cmp_pid))
+                return 0;
+        if (rd->skip_cgroup) {
+                _cleanup_free_ char *text = NULL, *path = NULL;
+                r = read_small_file_at(procdir_fd, "cgroup", &text, NULL);
+                if (vanished(r))
+                        return 0;
+                if (r < 0)
+                        return r;
+                if (cgroup_path_in(text, "", &path) == 0 && cgroup_path_under(path, rd->skip_cgroup))
+                        return 0;
+        }
+        r = proc_read_stat_at(procdir_fd, &p);
         if (vanished(r))
                 return 0;
         if (r < 0)
@@ -222,20 +254,69 @@ static int find_cgroup(const struct membership *m, char **ret_dir) {
         return r;
 }
 
-/* Freezing first makes the count we report exact. */
-static int kill_by_cgroup(const char *dir, struct terminate_report *rep) {
-        int r = cgroup_freeze(dir, 1000000u);
-        rep->frozen = r > 0;
-        /* Frozen, the cgroup's own list is exact and costs no /proc walk. */
-        if (cgroup_count_procs(dir, &rep->cgroup_members) < 0)
-                rep->cgroup_members = 0;
-        r = cgroup_kill(dir, 2000000u);
-        /* Whatever happened, never leave the cgroup frozen behind us. */
-        (void) cgroup_thaw(dir);
+/* Ends the session's processes outside its cgroup (a logind session's
+ * process that moved out but kept its audit session) with one SIGKILL
+ * round, leaving the ones inside to cgroup.kill.  Without an audit session
+ * every member is in the cgroup, and there is nothing to do. */
+static int kill_outside(const char *dir, const struct membership *m, const pid_t *frozen, size_t n_frozen,
+                        struct tracker *t, struct terminate_report *rep, struct round_counts *ret) {
+        static const int kill_sig[] = { SIGKILL };
+        *ret = (struct round_counts) { 0 };
+        if (m->audit_id == AUDIT_SESSION_UNSET)
+                return 0;
+        _cleanup_free_ char *mount = NULL;
+        int r = frozen ? 0 : cgroup2_mount(&mount);
         if (r < 0)
                 return r;
-        rep->cgroup_killed = true;
-        return 0;
+        struct membership by_audit = { .audit_id = m->audit_id };
+        struct round rd = {
+                .m = &by_audit, .skip_pids = frozen, .n_skip_pids = n_frozen,
+                .skip_cgroup = frozen ? NULL : dir + strlen(mount), .t = t, .flag = DONE_KILL,
+                .sigs = kill_sig, .n_sigs = 1, .counter = &rep->killed, .rep = rep,
+        };
+        r = proc_walk(&by_audit, round_visit, &rd);
+        *ret = rd.c;
+        return r;
+}
+
+/* Freezing first makes the count we report exact, and lets the walk for
+ * processes outside the cgroup tell them by pid: a frozen cgroup neither
+ * forks nor loses a process, so its list stays true until cgroup.kill.
+ * Returns 0, or a negative errno when the cgroup could not be used;
+ * *outside says what the walk met outside it. */
+static int kill_by_cgroup(const char *dir, const struct membership *m, struct tracker *t,
+                          struct terminate_report *rep, struct round_counts *outside) {
+        /* A cgroup that cannot freeze is still killed. */
+        rep->frozen = cgroup_freeze(dir, 1000000u) > 0;
+        int r = 0;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        if (cgroup_procs(dir, &pids, &n) == 0) {
+                rep->cgroup_members = (unsigned) n;
+                /* What was forked since the last round counts as met. */
+                for (size_t i = 0; i < n; i++)
+                        if (!tracker_has_pid(t, pids[i]) && pids[i] != self_pid)
+                                rep->seen++;
+                if (n > 1)
+                        qsort(pids, n, sizeof(*pids), cmp_pid);
+        } else
+                rep->frozen = false; /* its list is unknown: tell the ones inside by their cgroup */
+
+        if (rep->frozen)
+                r = kill_outside(dir, m, pids, n, t, rep, outside);
+        if (r >= 0)
+                r = cgroup_kill(dir);
+        if (r >= 0) {
+                rep->cgroup_killed = true;
+                /* Not frozen: outside processes are found while the kernel
+                 * kills the inside ones, which costs no extra time. */
+                if (!rep->frozen)
+                        r = kill_outside(dir, m, NULL, 0, t, rep, outside);
+                (void) cgroup_wait_empty(dir, 2000000u);
+        }
+        /* Whatever happened, never leave the cgroup frozen behind us. */
+        (void) cgroup_thaw(dir);
+        return r < 0 ? r : 0;
 }
 
 /* SIGSTOP everything, rescanning until a scan finds no process that was not
@@ -257,6 +338,29 @@ static int stop_everything(const struct membership *m, struct tracker *t, struct
                         return 0;
                 if (c.fresh == 0)
                         sleep_usec(1000);
+        }
+}
+
+/* Without a cgroup, or with processes left outside it: SIGSTOP rounds until
+ * a fork storm runs dry, then SIGKILL, waiting (bounded) for the end. */
+static int stop_and_kill(const struct membership *m, struct tracker *t, const struct terminate_options *o,
+                         struct terminate_report *rep, struct round_counts *c) {
+        static const int kill_sig[] = { SIGKILL };
+        int r = stop_everything(m, t, rep, now_monotonic_usec() + 2000000u);
+        if (r < 0)
+                return r;
+        uint64_t deadline = now_monotonic_usec() + o->kill_wait_usec, delay = 1000;
+        for (;;) {
+                r = signal_round(m, t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep, c);
+                if (r < 0)
+                        return r;
+                /* Wait for the ones we may not signal too: they end with
+                 * their children (sshd's monitor does). */
+                if (c->live == 0 || now_monotonic_usec() >= deadline)
+                        return 0;
+                sleep_usec(delay);
+                if (delay < 50000)
+                        delay *= 2;
         }
 }
 
@@ -302,45 +406,24 @@ int session_terminate(const struct membership *m, const struct terminate_options
         /* Only what the caller may not signal is left: it may still end by
          * itself (sshd's monitor does), which the final count tells. */
         if (c.ours > 0) {
+                uint64_t forced_start = now_monotonic_usec();
                 /* Not when logoff ends its own session from inside that
                  * cgroup: cgroup.kill would end logoff before its work. */
                 bool own = o->caller->cap_kill && find_cgroup(m, &rep->cgroup) == 0 &&
                            !cgroup_holds_self(rep->cgroup);
-                if (own)
-                        r = kill_by_cgroup(rep->cgroup, rep);
-                /* After cgroup.kill, one SIGKILL round finds what lies
-                 * outside the cgroup but in the session (a logind session's
-                 * process that moved out and kept its audit session); only
-                 * then, or without a cgroup, are the SIGSTOP rounds needed. */
-                bool stopped = false;
-                if (!own || r < 0) {
-                        r = stop_everything(m, &t, rep, now_monotonic_usec() + 2000000u);
+                bool over = false;
+                if (own) {
+                        r = kill_by_cgroup(rep->cgroup, m, &t, rep, &c);
+                        /* Nothing of the session outside the emptied cgroup:
+                         * that proves it over. */
+                        over = r == 0 && cgroup_event_is(rep->cgroup, "populated", "0") && c.live == 0;
+                }
+                if (!over) {
+                        r = stop_and_kill(m, &t, o, rep, &c);
                         if (r < 0)
                                 goto out;
-                        stopped = true;
                 }
-
-                uint64_t kill_deadline = now_monotonic_usec() + o->kill_wait_usec;
-                delay = 1000;
-                for (;;) {
-                        r = signal_round(m, &t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep, &c);
-                        if (r < 0)
-                                goto out;
-                        /* Wait for the ones we may not signal too: they end
-                         * with their children (sshd's monitor does). */
-                        if (c.live == 0 || now_monotonic_usec() >= kill_deadline)
-                                break;
-                        if (!stopped && c.ours > 0) {
-                                r = stop_everything(m, &t, rep, now_monotonic_usec() + 2000000u);
-                                if (r < 0)
-                                        goto out;
-                                stopped = true;
-                                continue;
-                        }
-                        sleep_usec(delay);
-                        if (delay < 50000)
-                                delay *= 2;
-                }
+                rep->forced_usec = now_monotonic_usec() - forced_start;
         }
 
         /* The last round just scanned: only survivors need another look. */

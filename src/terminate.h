@@ -31,6 +31,7 @@ struct terminate_report {
         unsigned cgroup_members;    /* live processes in it just before */
         char *cgroup;               /* the session's own cgroup, if it has one */
         uint64_t graceful_usec;     /* how long the graceful phase lasted */
+        uint64_t forced_usec;       /* and the forced one after it (0: none was needed) */
         uint64_t elapsed_usec;
         struct proc_info *left;     /* live processes at the end */
         size_t n_left;

@@ -38,6 +38,10 @@ BAD = [
     (["/server:a;b"], "invalid server name 'a;b'"),
     (["/server:a", "/server:b"], "only one server may be given"),
     (["4294967296"], "session ID '4294967296' is out of range"),
+    (["--backend=bogus"], "unknown backend 'bogus' (auto, logind or kernel)"),
+    (["--backend="], "unknown backend ''"),
+    (["/backend:systemd", "1"], "unknown backend 'systemd'"),
+    (["--backend"], "'--backend' needs a value"),
     (["4294967295"], "out of range"),
     (["123456789012345678901234567890"], "out of range"),
     (["pts/1\x1b[2J"], "invalid session name 'pts/1?[2J'"),
@@ -85,3 +89,28 @@ def test_no_argument_outside_any_session():
         "run the tests from a process outside any login session"
     cp = run_logoff()
     assert cp.returncode == 3 and "not in a login session" in cp.stderr
+
+
+def test_auto_backend_without_logind_falls_back_and_says_so_under_v(mksession):
+    """This machine runs no logind: auto uses the audit sessions, and /v says why."""
+    s = mksession("sleep", "100000", user="lotest1")
+    quiet = run_logoff("--list")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = run_logoff("--list", "/v")
+    assert loud.returncode == 0, loud.stderr
+    assert "warning: no logind here" in loud.stderr and "using the kernel's audit sessions" in loud.stderr
+    assert loud.stdout == quiet.stdout
+    for choice in ("--backend=kernel", "--backend=KERNEL", "/backend:auto"):
+        cp = run_logoff("--list", "--json", choice)
+        assert cp.returncode == 0, (choice, cp.stderr)
+        assert f'"id":"{s.sid}"' in cp.stdout and '"backend":"kernel"' in cp.stdout, choice
+
+
+def test_logind_backend_without_logind_is_an_error(mksession, tmp_path):
+    log = tmp_path / "signals"
+    s = mksession(*signal_logger(log), user="lotest1")
+    for args in (["--list", "--backend=logind"], [str(s.sid), "--backend=logind"]):
+        cp = run_logoff(*args)
+        assert cp.returncode == 1, cp.stderr
+        assert "cannot reach logind" in cp.stderr and cp.stdout == ""
+    assert s.alive() and not log.exists()

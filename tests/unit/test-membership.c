@@ -85,15 +85,15 @@ static void test_real_cgroup(void) {
 
         struct membership m = { .audit_id = AUDIT_SESSION_UNSET, .cgroup = name, .cgroup_hierarchy = "" };
         int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        CHECK(membership_contains_at(&m, self, AUDIT_SESSION_UNSET) == 0, "the test itself is no member");
+        CHECK(membership_contains_at(&m, self) == 0, "the test itself is no member");
         struct membership everything = { .audit_id = AUDIT_SESSION_UNSET, .cgroup = "/", .cgroup_hierarchy = "" };
-        CHECK(membership_contains_at(&everything, self, AUDIT_SESSION_UNSET) == 0,
+        CHECK(membership_contains_at(&everything, self) == 0,
               "the root cgroup is never a session's: nothing is its member");
         close(self);
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d", (int) a);
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        CHECK(membership_contains_at(&m, fd, AUDIT_SESSION_UNSET) == 1, "a child in the cgroup is a member");
+        CHECK(membership_contains_at(&m, fd) == 1, "a child in the cgroup is a member");
         int pidfd = pin_at(fd, a, &m);
         CHECK(pidfd >= 0, "and can be pinned");
         if (pidfd >= 0)
@@ -122,8 +122,77 @@ static void test_real_cgroup(void) {
         CHECK(rmdir(dir) == 0, "the cgroup is empty and removable");
 }
 
+/* A logind-like session: an audit session and a cgroup.  One stubborn
+ * process inside the cgroup, the session's first process outside it (as
+ * one that moved out would be): cgroup.kill ends the one, a SIGKILL round
+ * the other, and nothing else on the machine is touched. */
+static void test_member_outside_the_cgroup(void) {
+        _cleanup_free_ char *mount = NULL;
+        if (geteuid() != 0 || cgroup2_mount(&mount) < 0) {
+                CHECK(false, "this test needs root and cgroup v2");
+                return;
+        }
+        char name[64], dir[512];
+        snprintf(name, sizeof(name), "/logoff-unit-out-%d", (int) getpid());
+        snprintf(dir, sizeof(dir), "%s%s", mount, name);
+        CHECK(mkdir(dir, 0755) == 0, "made cgroup %s", dir);
+
+        int p[2];
+        if (pipe(p) < 0)
+                return;
+        pid_t outside = fork();
+        if (outside == 0) {
+                int fd = open("/proc/self/loginuid", O_WRONLY);
+                if (fd < 0 || write(fd, "0", 1) != 1)
+                        _exit(1);
+                close(fd);
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGTERM, SIG_IGN);
+                pid_t inside = fork();
+                if (inside == 0)
+                        for (;;)
+                                pause();
+                uint32_t sid = AUDIT_SESSION_UNSET;
+                proc_session_id(getpid(), &sid);
+                if (write(p[1], &inside, sizeof(inside)) != (ssize_t) sizeof(inside) ||
+                    write(p[1], &sid, sizeof(sid)) != (ssize_t) sizeof(sid))
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        pid_t inside = -1;
+        uint32_t sid = AUDIT_SESSION_UNSET;
+        bool ok = read(p[0], &inside, sizeof(inside)) == (ssize_t) sizeof(inside) &&
+                  read(p[0], &sid, sizeof(sid)) == (ssize_t) sizeof(sid);
+        close(p[0]);
+        CHECK(ok && inside > 0 && sid != AUDIT_SESSION_UNSET, "a session of two stubborn processes");
+        char path[600], buf[32];
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        FILE *f = fopen(path, "w");
+        snprintf(buf, sizeof(buf), "%d", (int) inside);
+        CHECK(f && fputs(buf, f) >= 0 && fclose(f) == 0, "one of them moved into the cgroup");
+
+        struct membership m = { .audit_id = sid, .cgroup = name, .cgroup_hierarchy = "" };
+        struct caller caller = { .cap_kill = true };
+        struct terminate_options o = { .timeout_usec = 100000, .kill_wait_usec = 2000000, .caller = &caller };
+        struct terminate_report rep;
+        int r = session_terminate(&m, &o, &rep);
+        CHECK(r == 0, "session_terminate: %s", strerror(-r));
+        CHECK(rep.cgroup_killed && rep.frozen && rep.cgroup_members == 1, "cgroup.kill of the frozen cgroup (%u in it)",
+              rep.cgroup_members);
+        CHECK(rep.killed == 1, "the one outside got SIGKILL (%u sent)", rep.killed);
+        CHECK(rep.seen == 2 && rep.n_left == 0, "both met, none left");
+        terminate_report_done(&rep);
+        usleep(50000);
+        CHECK(!alive(outside), "the process outside the cgroup is gone");
+        waitpid(outside, NULL, 0);
+        CHECK(rmdir(dir) == 0, "the cgroup is empty and removable");
+}
+
 int main(void) {
         test_parse();
         test_real_cgroup();
+        test_member_outside_the_cgroup();
         return tap_done();
 }
