@@ -124,7 +124,13 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
 
 /* every: all processes, with or without an audit session; else m's
  * members, or with m NULL those with an audit session. */
-static int walk(const struct membership *m, bool every, proc_walk_fn fn, void *userdata) {
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static int walk(const struct membership *m, bool every, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+                void *userdata) {
         DIR *d = opendir("/proc");
         if (!d)
                 return -errno;
@@ -137,6 +143,9 @@ static int walk(const struct membership *m, bool every, proc_walk_fn fn, void *u
                         break;
                 uint32_t pid;
                 if (de->d_name[0] < '1' || de->d_name[0] > '9' || parse_u32(de->d_name, &pid) < 0)
+                        continue;
+                pid_t key = (pid_t) pid;
+                if (n_skip && bsearch(&key, skip, n_skip, sizeof(*skip), cmp_pid))
                         continue;
 
                 _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -180,10 +189,20 @@ out:
 }
 
 int proc_walk(const struct membership *m, proc_walk_fn fn, void *userdata) {
-        return walk(m, false, fn, userdata);
+        return walk(m, false, NULL, 0, fn, userdata);
 }
 
-int proc_walk_all(proc_walk_fn fn, void *userdata) { return walk(NULL, true, fn, userdata); }
+void proc_sort_pids(pid_t *pids, size_t n) {
+        if (n > 1)
+                qsort(pids, n, sizeof(*pids), cmp_pid);
+}
+
+int proc_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+                     void *userdata) {
+        return walk(m, false, skip, n_skip, fn, userdata);
+}
+
+int proc_walk_all(proc_walk_fn fn, void *userdata) { return walk(NULL, true, NULL, 0, fn, userdata); }
 
 struct collect {
         unsigned flags;

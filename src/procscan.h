@@ -44,6 +44,12 @@ int proc_scan(const struct membership *m, unsigned flags, struct proc_info **ret
 typedef int (*proc_walk_fn)(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata);
 int proc_walk(const struct membership *m, proc_walk_fn fn, void *userdata);
 
+/* The same, leaving out the pids of skip (sorted with proc_sort_pids)
+ * without even opening their /proc directories. */
+void proc_sort_pids(pid_t *pids, size_t n);
+int proc_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+                     void *userdata);
+
 /* The same for every process of this PID namespace, in a session or not. */
 int proc_walk_all(proc_walk_fn fn, void *userdata);
 

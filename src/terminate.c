@@ -118,10 +118,8 @@ static bool stopped_or_settled(char state) {
 
 struct round {
         const struct membership *m;
-        /* Left to cgroup.kill: the processes of the frozen cgroup (sorted),
-         * or, when it did not freeze, every process in it (unified path). */
-        const pid_t *skip_pids;
-        size_t n_skip_pids;
+        /* Left to cgroup.kill when it did not freeze: every process in this
+         * cgroup (unified path). */
         const char *skip_cgroup;
         struct tracker *t;
         unsigned flag;
@@ -132,19 +130,12 @@ struct round {
         struct round_counts c;
 };
 
-static int cmp_pid(const void *a, const void *b) {
-        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
-        return x < y ? -1 : x > y;
-}
-
 /* One process of a round: read through its /proc directory, signal through
  * a pidfd pinned by that same directory, so the walk needs no second look. */
 static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         struct round *rd = userdata;
         struct proc_info p = { .pid = pid, .session_id = audit_id };
         int r;
-        if (rd->skip_pids && bsearch(&pid, rd->skip_pids, rd->n_skip_pids, sizeof(pid_t), cmp_pid))
-                return 0;
         if (rd->skip_cgroup) {
                 _cleanup_free_ char *text = NULL, *path = NULL;
                 r = read_small_file_at(procdir_fd, "cgroup", &text, NULL);
@@ -270,11 +261,11 @@ static int kill_outside(const char *dir, const struct membership *m, const pid_t
                 return r;
         struct membership by_audit = { .audit_id = m->audit_id };
         struct round rd = {
-                .m = &by_audit, .skip_pids = frozen, .n_skip_pids = n_frozen,
-                .skip_cgroup = frozen ? NULL : dir + strlen(mount), .t = t, .flag = DONE_KILL,
+                .m = &by_audit, .skip_cgroup = frozen ? NULL : dir + strlen(mount), .t = t, .flag = DONE_KILL,
                 .sigs = kill_sig, .n_sigs = 1, .counter = &rep->killed, .rep = rep,
         };
-        r = proc_walk(&by_audit, round_visit, &rd);
+        /* The frozen cgroup's processes are not even looked at. */
+        r = proc_walk_except(&by_audit, frozen, n_frozen, round_visit, &rd);
         *ret = rd.c;
         return r;
 }
@@ -297,8 +288,7 @@ static int kill_by_cgroup(const char *dir, const struct membership *m, struct tr
                 for (size_t i = 0; i < n; i++)
                         if (!tracker_has_pid(t, pids[i]) && pids[i] != self_pid)
                                 rep->seen++;
-                if (n > 1)
-                        qsort(pids, n, sizeof(*pids), cmp_pid);
+                proc_sort_pids(pids, n);
         } else
                 rep->frozen = false; /* its list is unknown: tell the ones inside by their cgroup */
 
