@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+#include "report.h"
+
+#include <stdarg.h>
+#include <utmpx.h>
+
+#include "exit-status.h"
+#include "output.h"
+#include "util.h"
+
+const char program_name[] = "logoff";
+void report_verbose(const struct options *o, const char *fmt, ...) {
+        if (!o->verbose)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+        /* Logging off our own session hangs up our terminal: output may
+         * fail from then on, and that must not stop the logoff. */
+        fflush(stdout);
+}
+
+void report_session(const struct options *o, const struct session *s) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
+        char idle[32] = "?";
+        if (s->idle_usec >= 0)
+                format_duration(idle, sizeof(idle), (uint64_t) s->idle_usec);
+        report_verbose(o,
+                ngettext("Session %s: name %s, user %s, from %s, state %s, type %s, leader %d, %u process, idle %s",
+                         "Session %s: name %s, user %s, from %s, state %s, type %s, leader %d, %u processes, idle %s",
+                         s->processes),
+                printable_or_dash(s->id, &b4), printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
+                s->remote_host ? printable_or_dash(s->remote_host, &b3) : _("this host"),
+                session_state_to_string(s->state), session_type_to_string(s->type), (int) s->leader, s->processes,
+                idle);
+}
+
+static void print_procs(FILE *f, const char *what, const struct proc_info *procs, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *b = NULL;
+                fprintf(f, _("%s: %s: pid %d (%s), uid %u, state %c\n"), program_name, what, (int) procs[i].pid,
+                        printable_or_dash(procs[i].comm, &b), (unsigned) procs[i].ruid, procs[i].state);
+        }
+}
+
+int report_dry_run(const struct options *o, const struct session *s, const struct proc_info *procs, size_t n) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        printf(_("Would log off session %s (%s) of %s:\n"), printable_or_dash(s->id, &b3),
+               printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2));
+        if (s->backend && s->backend->authorizes)
+                printf(_("  would ask %s to terminate it first\n"), s->backend->name);
+        size_t shown = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (!proc_is_alive(&procs[i]) || procs[i].pid == getpid())
+                        continue;
+                _cleanup_free_ char *b = NULL;
+                printf(_("  would end pid %d (%s), uid %u\n"), (int) procs[i].pid, printable_or_dash(procs[i].comm, &b),
+                       (unsigned) procs[i].ruid);
+                shown++;
+        }
+        printf(ngettext("  %zu process: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n",
+                        "  %zu processes: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n", shown),
+               shown,
+               (double) o->timeout_usec / 1e6);
+        if (s->utmp_line) {
+                _cleanup_free_ char *b = NULL;
+                printf(_("  would mark the utmp entry of %s dead and append a logout record to wtmp\n"),
+                       printable_or_dash(s->utmp_line, &b));
+        }
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_GENERIC;
+}
+
+/* What the session host said when asked to end the session, and what it
+ * knows of it afterwards. */
+static void report_host(const struct options *o, const struct session *s, const struct end_report *rep) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        if (!rep->asked)
+                return;
+        if (rep->ask_error == 0)
+                report_verbose(o, _("Asked %s to terminate session %s"), rep->asked, printable_or_dash(s->id, &b1));
+        else if (rep->ask_error != -EACCES)
+                report_verbose(o, _("Asked %s to terminate session %s: %s (%s); ending its processes anyway"), rep->asked,
+                        printable_or_dash(s->id, &b1), printable_or_dash(rep->ask_error_message, &b2),
+                        printable_or_dash(rep->ask_error_name, &b3));
+}
+
+static void report_host_after(const struct options *o, const struct session *s, const struct end_report *rep) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        if (rep->forgotten == 1)
+                report_verbose(o, _("%s no longer knows session %s"), rep->asked, printable_or_dash(s->id, &b1));
+        else if (rep->forgotten == 0)
+                fprintf(stderr, _("%s: %s still lists session %s after its processes ended\n"), program_name, rep->asked,
+                        printable_or_dash(s->id, &b1));
+        if (rep->unit && rep->unit_state) {
+                if (streq(rep->unit_state, "failed"))
+                        fprintf(stderr, _("%s: unit %s ended in state %s\n"), program_name, printable_or_dash(rep->unit, &b2),
+                                printable_or_dash(rep->unit_state, &b3));
+                else
+                        report_verbose(o, _("Unit %s is %s"), printable_or_dash(rep->unit, &b2),
+                                printable_or_dash(rep->unit_state, &b3));
+        }
+}
+
+int report_end(const struct options *o, const struct session *s, const struct end_report *host, int r) {
+        const struct terminate_report *rep = &host->procs;
+        _cleanup_free_ char *bid = NULL;
+        const char *id = printable_or_dash(s->id, &bid);
+
+        if (r == -EACCES && host->ask_error == -EACCES) {
+                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+                fprintf(stderr,
+                        _("%s: Access is denied: %s refused to end session %s (%s) of %s: %s\n"
+                          "%s: ending another user's session needs root, or the polkit action %s\n"),
+                        program_name, host->asked, id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
+                        printable_or_dash(host->ask_error_message, &b3), program_name, "org.freedesktop.login1.manage");
+                return EXIT_ACCESS_DENIED;
+        }
+        report_host(o, s, host);
+
+        report_verbose(o, ngettext("Sent SIGHUP, SIGTERM and SIGCONT to %u process; waited %.2f s",
+                         "Sent SIGHUP, SIGTERM and SIGCONT to %u processes; waited %.2f s", rep->hangup),
+                rep->hangup,
+                (double) rep->graceful_usec / 1e6);
+        if (rep->gone_unsignalled)
+                report_verbose(o, ngettext("%u process ended before logoff signalled it",
+                                    "%u processes ended before logoff signalled them", rep->gone_unsignalled),
+                        rep->gone_unsignalled);
+        if (rep->cgroup_killed)
+                report_verbose(o, ngettext("Wrote cgroup.kill of %s (%s): %u process", "Wrote cgroup.kill of %s (%s): %u processes",
+                                    rep->cgroup_members),
+                        rep->cgroup,
+                        rep->frozen ? _("frozen first") : _("not frozen"), rep->cgroup_members);
+        if (rep->stopped)
+                report_verbose(o, ngettext("Sent SIGSTOP to %u process in %u rounds", "Sent SIGSTOP to %u processes in %u rounds",
+                                    rep->stopped),
+                        rep->stopped, rep->stop_rounds);
+        if (rep->killed)
+                report_verbose(o, ngettext("Sent SIGKILL to %u process", "Sent SIGKILL to %u processes", rep->killed),
+                        rep->killed);
+        if (rep->forced_usec)
+                report_verbose(o, _("Ended what the grace period left in %.3f s"), (double) rep->forced_usec / 1e6);
+        unsigned denied = (unsigned) rep->n_denied_procs;
+        if (denied && r == -EBUSY) {
+                fprintf(stderr, ngettext("%s: %u process of session %s could not be signalled (not yours):\n",
+                                 "%s: %u processes of session %s could not be signalled (not yours):\n", denied),
+                        program_name, denied, id);
+                print_procs(stderr, _("not signalled"), rep->denied_procs, rep->n_denied_procs);
+        } else if (denied)
+                /* sshd's root monitor in a user's own session, typically:
+                 * it ends by itself once the user's processes are gone. */
+                report_verbose(o, ngettext("%u process could not be signalled (not yours) but ended with the session",
+                                 "%u processes could not be signalled (not yours) but ended with the session",
+                                 denied),
+                        denied);
+
+        int code = EXIT_OK;
+        if (r == -EBUSY) {
+                fprintf(stderr, ngettext("%s: session %s: %zu process survived:\n", "%s: session %s: %zu processes survived:\n",
+                                 rep->n_left),
+                        program_name, id, rep->n_left);
+                print_procs(stderr, _("survivor"), rep->left, rep->n_left);
+                for (size_t i = 0; i < rep->n_left; i++)
+                        if (rep->left[i].state == 'D') {
+                                fprintf(stderr, _("%s: processes in state D are in uninterruptible sleep "
+                                                  "(usually I/O); they end when it completes\n"),
+                                        program_name);
+                                break;
+                        }
+                code = EXIT_SURVIVORS;
+        } else if (r < 0) {
+                fprintf(stderr, _("%s: cannot end session %s: %s\n"), program_name, id, strerror(-r));
+                code = EXIT_FAILURE_GENERIC;
+        } else {
+                report_verbose(o, ngettext("The %u process of the session ended", "All %u processes of the session ended",
+                                    rep->seen),
+                        rep->seen);
+                report_host_after(o, s, host);
+        }
+        return code;
+}
+
+int report_records(const struct options *o, const struct session *s, const struct record_report *rec) {
+        _cleanup_free_ char *b = NULL, *bid = NULL;
+        const char *id = printable_or_dash(s->id, &bid);
+        int code = EXIT_OK;
+        if (!s->utmp_line)
+                report_verbose(o, _("No utmp entry to record"));
+        else if (rec->utmp < 0) {
+                fprintf(stderr, _("%s: cannot record the logout of %s in utmp/wtmp: %s\n"), program_name,
+                        printable_or_dash(s->utmp_line, &b), strerror(-rec->utmp));
+                code = EXIT_FAILURE_GENERIC;
+        } else if (rec->utmp > 0)
+                report_verbose(o, _("Marked the utmp entry of %s dead and appended a logout record to %s"),
+                        printable_or_dash(s->utmp_line, &b), _PATH_WTMPX);
+        else
+                report_verbose(o, _("The utmp entry of %s was already closed by its login process"),
+                        printable_or_dash(s->utmp_line, &b));
+        if (rec->wtmpdb < 0) {
+                fprintf(stderr, _("%s: cannot record the logout of session %s in wtmpdb: %s\n"), program_name, id,
+                        strerror(-rec->wtmpdb));
+                code = EXIT_FAILURE_GENERIC;
+        } else if (rec->wtmpdb > 0)
+                report_verbose(o, _("Closed the login record of session %s in wtmpdb"), id);
+        return code;
+}
+
+void report_logged_off(const struct options *o, const struct session *s, const struct end_report *rep) {
+        _cleanup_free_ char *bid = NULL;
+        report_verbose(o, _("Session %s logged off in %.2f s"), printable_or_dash(s->id, &bid),
+                       (double) rep->procs.elapsed_usec / 1e6);
+}
