@@ -61,7 +61,7 @@ __all__ = [
     "proc_sessionid", "proc_ppid", "proc_comm", "proc_uid", "proc_cmdline",
     "session_pids", "kill_session", "describe_pids", "run",
     "generate_keypair", "run_keypair", "TestUser", "create_user",
-    "make_netns", "remove_netns", "Sshd", "SshSession", "free_port",
+    "make_netns", "remove_netns", "Sshd", "SshSession", "free_port", "stop_client",
     "UTMP_PATH", "WTMP_PATH", "UNSET_SESSIONID",
     "EMPTY", "RUN_LVL", "BOOT_TIME", "NEW_TIME", "OLD_TIME", "INIT_PROCESS",
     "LOGIN_PROCESS", "USER_PROCESS", "DEAD_PROCESS", "ACCOUNTING",
@@ -936,6 +936,33 @@ Host {alias}
         return SshSession._start(self, user, key, command, timeout)
 
 
+def stop_client(c: subprocess.Popen, grace: float = 5.0) -> None:
+    """End a client process of this host: SIGHUP, then SIGTERM, then SIGKILL,
+    each given ``grace`` seconds; its stdin pipe is closed.  Raises
+    TimeoutError if it survives even SIGKILL."""
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
+        if c.poll() is not None:
+            break
+        try:
+            c.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            c.wait(grace)
+        except subprocess.TimeoutExpired:
+            continue
+    if c.stdin and not c.stdin.closed:
+        try:
+            c.stdin.close()
+        except OSError:
+            pass
+    if c.poll() is None:
+        try:
+            c.wait(grace)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"client {c.pid} survived SIGKILL") from None
+
+
 class SshSession:
     """One ssh login (client process + the server-side session it created).
 
@@ -1083,28 +1110,7 @@ class SshSession:
 
     # -- ending --------------------------------------------------------------
     def _stop_client(self, grace: float = 5.0) -> None:
-        c = self.client
-        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
-            if c.poll() is not None:
-                break
-            try:
-                c.send_signal(sig)
-            except ProcessLookupError:
-                pass
-            try:
-                c.wait(grace)
-            except subprocess.TimeoutExpired:
-                continue
-        if c.stdin and not c.stdin.closed:
-            try:
-                c.stdin.close()
-            except OSError:
-                pass
-        if c.poll() is None:
-            try:
-                c.wait(grace)
-            except subprocess.TimeoutExpired:
-                raise TimeoutError(f"ssh client {c.pid} survived SIGKILL") from None
+        stop_client(self.client, grace)
 
     def close(self, timeout: float = 10.0, check: bool = True) -> bool:
         """End the client (SIGHUP, then SIGTERM/SIGKILL if needed) and wait

@@ -105,6 +105,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+import harness as HR  # noqa: E402  (tests/, on the path of every user of this module)
+
 __all__ = ["HostError", "Host", "SystemdHost", "ElogindHost", "RemoteLogin", "BASE", "CACHE",
            "RECIPE_VERSION", "host_key", "wait_until", "mirror"]
 
@@ -379,25 +381,7 @@ class RemoteLogin:
     def close(self, grace: float = 3.0) -> None:
         """End the client on this host (SIGHUP, SIGTERM, SIGKILL; by PID).  The remote
         side may leave processes behind (nohup, ignored signals): see Host.reset_users."""
-        c = self.client
-        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
-            if c.poll() is not None:
-                break
-            try:
-                c.send_signal(sig)
-            except ProcessLookupError:
-                pass
-            try:
-                c.wait(grace)
-            except subprocess.TimeoutExpired:
-                continue
-        if c.stdin and not c.stdin.closed:
-            try:
-                c.stdin.close()
-            except OSError:
-                pass
-        if c.poll() is None:
-            raise TimeoutError(f"ssh client {c.pid} survived SIGKILL")
+        HR.stop_client(self.client, grace)
         if self in self.host.logins:
             self.host.logins.remove(self)
 
@@ -909,16 +893,7 @@ class SystemdHost(Host):
         pid = self._started_pid()
         if pid and _alive(pid):
             # nspawn turns SIGTERM into a clean shutdown of the container (SIGRTMIN+3 to its init)
-            os.kill(pid, signal.SIGTERM)
-            try:
-                wait_until(lambda: not _alive(pid), 60, what="systemd-nspawn to shut the container down")
-            except TimeoutError:
-                for p in [pid] + _children(pid):
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                wait_until(lambda: not _alive(pid), 10, what="systemd-nspawn to die after SIGKILL")
+            self._terminate_pid(pid, 60)
         if self.proc is not None:
             try:
                 self.proc.wait(10)
