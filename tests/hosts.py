@@ -127,17 +127,8 @@ class HostError(RuntimeError):
 # Small helpers
 # ---------------------------------------------------------------------------
 
-def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Poll ``predicate()`` until truthy and return its value; TimeoutError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        now = time.monotonic()
-        if now >= deadline:
-            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(min(interval, max(deadline - now, 0.001)))
+# Poll until truthy, bounded, the TimeoutError naming what was awaited.
+wait_until = HR.wait_until
 
 
 def _run(argv: Sequence[str], check: bool = True, timeout: float = 60, input: Optional[str] = None,
