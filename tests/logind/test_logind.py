@@ -209,6 +209,32 @@ def test_plain_logoff_in_a_user_service_ends_nothing(systemd_host):
     assert not any(x["current"] for x in json.loads(cp.stdout)["sessions"]), cp.stdout
 
 
+def test_plain_logoff_in_a_user_service_ends_the_graphical_session(systemd_host):
+    """From a user service (a GNOME terminal's shell), the current session is the
+    user's graphical one, as loginctl's "auto" has it; never one of their tty logins."""
+    h = systemd_host
+    tty_login = h.login("bob")
+    before = set(h.session_ids())
+    h.run(["systemd-run", "-q", "--unit=lo-x11-bob", "-p", "PAMName=login", "-p", "User=bob",
+           "-p", "Environment=XDG_SESSION_TYPE=x11 XDG_SESSION_CLASS=user", "--", "sleep", "100041"])
+    rows = HS.wait_until(lambda: [r for r in h.loginctl_sessions() if r["user"] == "bob" and r["session"] not in before],
+                         20, what="bob's x11 session")
+    x11 = rows[0]["session"]
+    assert h.session_prop(x11, "Type") == "x11", h.session_prop(x11, "Type")
+    cp = h.ssh("bob", f"systemd-run --user -q -P --wait env LC_ALL=C {h.logoff} --list --json", check=False)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    current = [x["id"] for x in json.loads(cp.stdout)["sessions"] if x["current"]]
+    assert current == [x11], cp.stdout
+    cp = h.ssh("bob", f"systemd-run --user -q -P --wait env LC_ALL=C {h.logoff} /v --timeout=1; echo rc=$?",
+               check=False)
+    assert "rc=0" in cp.stdout, cp.stdout + cp.stderr
+    assert f"Session {x11}:" in cp.stdout, cp.stdout
+    h.wait_session_gone(x11, 5)
+    assert tty_login.client_alive() and tty_login.logind_id in h.session_ids()
+    assert h.unit_state("user@1001.service") == "active"
+    h.run(["systemctl", "reset-failed", "lo-x11-bob.service"], check=False)
+
+
 # ---------------------------------------------------------------------------
 # Logging off
 # ---------------------------------------------------------------------------
