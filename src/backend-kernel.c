@@ -29,7 +29,10 @@ static int fill_from_environment(struct session *s, const struct proc_info *proc
                         continue;
                 _cleanup_free_ char *display = NULL, *ssh = NULL;
                 if (!s->name && proc_getenv(procs[i].pid, "DISPLAY", &display) == 0 && display[0] == ':') {
-                        s->name = TAKE_PTR(display);
+                        /* xrdp sets DISPLAY=:10.0; the session is display :10. */
+                        s->name = display_name(display);
+                        if (!s->name)
+                                return -ENOMEM;
                         s->type = SESSION_TYPE_X11;
                 }
                 if (!s->remote_host && proc_getenv(procs[i].pid, "SSH_CONNECTION", &ssh) == 0) {
@@ -112,7 +115,7 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
                     (r = strdup_to(&s->name, login->line)) < 0)
                         return r;
                 if (login->host[0] == ':' && !s->name)
-                        r = strdup_to(&s->name, login->host);
+                        r = (s->name = display_name(login->host)) ? 0 : -ENOMEM;
                 else if (login->host[0] != ':')
                         r = strdup_to(&s->remote_host, login->host);
                 if (r < 0)
@@ -136,6 +139,12 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
         }
 
         if (s->name && s->name[0] == ':') {
+                /* A utmp line may carry the screen too (":10.0"). */
+                char *d = display_name(s->name);
+                if (!d)
+                        return -ENOMEM;
+                free(s->name);
+                s->name = d;
                 s->type = SESSION_TYPE_X11;
                 s->state = SESSION_ACTIVE;
         } else if (s->name)

@@ -563,8 +563,8 @@ static int fill_session(struct session *s, struct props *p) {
         if (p->tty)
                 s->name = strdup(strncmp(p->tty, "/dev/", 5) == 0 ? p->tty + 5 : p->tty);
         else if (p->display)
-                s->name = TAKE_PTR(p->display);
-        if (p->tty && !s->name)
+                s->name = display_name(p->display);
+        if ((p->tty || p->display) && !s->name)
                 return -ENOMEM;
         if (p->idle_hint && p->idle_since > 0) {
                 uint64_t now = now_realtime_usec();

@@ -5,10 +5,10 @@
 #include "util.h"
 
 static bool name_matches(const struct session *s, const char *name) {
+        if (session_name_matches(s->name, name))
+                return true;
         if (strncasecmp(name, "/dev/", 5) == 0)
                 name += 5;
-        if (s->name && strcaseeq(s->name, name))
-                return true;
         return s->console && strcaseeq(name, "console");
 }
 

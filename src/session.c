@@ -185,6 +185,36 @@ int user_name(uid_t uid, char **ret) {
         }
 }
 
+/* The length of ":N" in ":N" or ":N.S"; 0 when s is no local display. */
+static size_t display_length(const char *s) {
+        if (s[0] != ':')
+                return 0;
+        size_t n = 1 + strspn(s + 1, "0123456789");
+        if (n == 1)
+                return 0;
+        if (s[n] == '\0')
+                return n;
+        if (s[n] == '.' && s[n + 1] && strspn(s + n + 1, "0123456789") == strlen(s + n + 1))
+                return n;
+        return 0;
+}
+
+char *display_name(const char *s) {
+        size_t n = display_length(s);
+        return n ? strndup(s, n) : strdup(s);
+}
+
+bool session_name_matches(const char *session_name, const char *typed) {
+        if (!session_name)
+                return false;
+        if (strncasecmp(typed, "/dev/", 5) == 0)
+                typed += 5;
+        size_t n = display_length(typed);
+        if (n)
+                return strlen(session_name) == n && strncmp(session_name, typed, n) == 0;
+        return strcaseeq(session_name, typed);
+}
+
 int strdup_to(char **dst, const char *src) {
         if (!src || !*src)
                 return 0;

@@ -91,5 +91,14 @@ int user_name(uid_t uid, char **ret);
  * -1 when it is no terminal. */
 int64_t idle_of_line(const char *line);
 
+/* A local X display as a session is named: ":10" for ":10", ":10.0" (a
+ * screen of it, as DISPLAY says) or ":10.1".  Other names as they are.
+ * Returns a malloc'ed string, or NULL when out of memory. */
+char *display_name(const char *s);
+
+/* Whether a name typed by the user names this session name: case-insensitive,
+ * "/dev/" allowed before a terminal, a screen number after a display. */
+bool session_name_matches(const char *session_name, const char *typed);
+
 /* Copies src into *dst unless it is NULL or empty. */
 int strdup_to(char **dst, const char *src);

@@ -78,6 +78,17 @@ def test_display_without_utmp_found_from_environment(mksession):
     assert (js["name"], js["type"], js["state"]) == (":23", "x11", "active")
 
 
+def test_display_with_a_screen_number_is_named_by_its_display(mksession):
+    # xrdp sets DISPLAY=:10.0: the session is :10, and ":10" and ":10.0" both name it.
+    s = mksession("sleep", "100000", user=USER1, opts=["-N", "-U", "-D", ":24.0"])
+    js = list_json()[s.sid]
+    assert (js["name"], js["type"]) == (":24", "x11")
+    for typed in (":24", ":24.0"):
+        cp = run_logoff("--list", "--json", typed)
+        assert cp.returncode == 0, cp.stderr
+        assert [x["id"] for x in json.loads(cp.stdout)["sessions"]] == [str(s.sid)], typed
+
+
 def test_disconnected_remnant_of_an_ssh_login(sshd, users):
     ssh = sshd.login(users[USER1], command="setsid -f sleep 100000; sleep 100000")
     sid = ssh.sid

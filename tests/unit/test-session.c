@@ -63,6 +63,14 @@ static void test_select(void) {
         CHECK(s && streq(s->id, "3"), "by /DEV/ path");
         s = pick(&l, ":10", &r);
         CHECK(s && streq(s->id, "9"), "by X display");
+        s = pick(&l, ":10.0", &r);
+        CHECK(s && streq(s->id, "9"), "by X display with its screen, as DISPLAY says it");
+        s = pick(&l, ":10.1", &r);
+        CHECK(s && streq(s->id, "9"), "any screen of the display");
+        s = pick(&l, ":1", &r);
+        CHECK(!s && r == -ENOENT, "a display is no prefix match");
+        s = pick(&l, ":10.", &r);
+        CHECK(!s && r == -ENOENT, "a malformed screen number matches nothing");
         s = pick(&l, "console", &r);
         CHECK(s && streq(s->id, "7"), "'console' names the console session");
         s = pick(&l, "pts/9", &r);
@@ -101,6 +109,20 @@ static char *capture(int (*fn)(FILE *, const struct session_list *, const struct
         fn(f, l, only);
         fclose(f);
         return buf;
+}
+
+static void test_display_names(void) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                { ":10", ":10" }, { ":10.0", ":10" }, { ":10.12", ":10" }, { ":10.", ":10." },
+                { ":x", ":x" }, { "pts/3", "pts/3" }, { ":", ":" }, { "host:10.0", "host:10.0" },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                char *d = display_name(cases[i].in);
+                CHECK_STREQ(d, cases[i].out, "display_name(\"%s\")", cases[i].in);
+                free(d);
+        }
 }
 
 static void test_output(void) {
@@ -183,6 +205,7 @@ static void test_discover_real_session(void) {
 
 int main(void) {
         test_select();
+        test_display_names();
         test_output();
         test_discover_real_session();
         return tap_done();
