@@ -20,26 +20,36 @@ static int cmp_proc_by_session_then_start(const void *a, const void *b) {
         return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* Sessions without utmp (xrdp without pam_loginuid's utmp, nohup remnants)
- * still say in their environment where they came from. */
+/* Sessions without utmp (xrdp writes none, nohup remnants) still say in
+ * their environment where they came from.  A remote desktop's processes
+ * carry XRDP_SESSION (or X2GO_SESSION) and its DISPLAY: that session is
+ * its display, even where a terminal in it (an xterm's pty) was met first. */
 static int fill_from_environment(struct session *s, const struct proc_info *procs, size_t n) {
         const size_t max_tries = 64;
-        for (size_t i = 0; i < n && i < max_tries && (!s->name || !s->remote_host); i++) {
+        _cleanup_free_ char *display = NULL;
+        bool remote_desktop = false;
+        for (size_t i = 0; i < n && i < max_tries && !(remote_desktop && display && s->remote_host); i++) {
                 if (!proc_is_alive(&procs[i]))
                         continue;
-                _cleanup_free_ char *display = NULL, *ssh = NULL;
-                if (!s->name && proc_getenv(procs[i].pid, "DISPLAY", &display) == 0 && display[0] == ':') {
-                        /* xrdp sets DISPLAY=:10.0; the session is display :10. */
-                        s->name = display_name(display);
-                        if (!s->name)
+                _cleanup_free_ char *d = NULL, *ssh = NULL, *marker = NULL;
+                if (!display && proc_getenv(procs[i].pid, "DISPLAY", &d) == 0 && d[0] == ':') {
+                        display = display_name(d);
+                        if (!display)
                                 return -ENOMEM;
-                        s->type = SESSION_TYPE_X11;
                 }
+                if (!remote_desktop && (proc_getenv(procs[i].pid, "XRDP_SESSION", &marker) == 0 ||
+                                        proc_getenv(procs[i].pid, "X2GO_SESSION", &marker) == 0))
+                        remote_desktop = true;
                 if (!s->remote_host && proc_getenv(procs[i].pid, "SSH_CONNECTION", &ssh) == 0) {
                         ssh[strcspn(ssh, " ")] = '\0';
                         if (*ssh)
                                 s->remote_host = TAKE_PTR(ssh);
                 }
+        }
+        if (display && (!s->name || remote_desktop)) {
+                free(s->name);
+                s->name = TAKE_PTR(display);
+                s->type = SESSION_TYPE_X11;
         }
         return 0;
 }

@@ -220,6 +220,9 @@ static int end_session(const struct options *o, const struct session *s, const s
                 .timeout_usec = o->timeout_usec,
                 .kill_wait_usec = 3000000u,
                 .caller = caller,
+                .graphical = s->type == SESSION_TYPE_X11 || s->type == SESSION_TYPE_WAYLAND ||
+                             s->type == SESSION_TYPE_MIR,
+                .owner = s->uid,
         };
         struct end_report host;
         int r = s->backend->end(s, &to, &host);

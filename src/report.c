@@ -119,10 +119,26 @@ int report_end(const struct options *o, const struct session *s, const struct en
         }
         report_host(o, s, host);
 
-        report_verbose(o, ngettext("Sent SIGHUP, SIGTERM and SIGCONT to %u process; waited %.2f s",
-                         "Sent SIGHUP, SIGTERM and SIGCONT to %u processes; waited %.2f s", rep->hangup),
-                rep->hangup,
-                (double) rep->graceful_usec / 1e6);
+        if (rep->graphical)
+                report_verbose(o, ngettext("Sent SIGTERM and SIGCONT to %u process; waited %.2f s",
+                                           "Sent SIGTERM and SIGCONT to %u processes; waited %.2f s", rep->hangup),
+                               rep->hangup, (double) rep->graceful_usec / 1e6);
+        else
+                report_verbose(o, ngettext("Sent SIGHUP, SIGTERM and SIGCONT to %u process; waited %.2f s",
+                                           "Sent SIGHUP, SIGTERM and SIGCONT to %u processes; waited %.2f s",
+                                           rep->hangup),
+                               rep->hangup, (double) rep->graceful_usec / 1e6);
+        if (rep->hangup_late)
+                report_verbose(o, ngettext("Sent SIGHUP to %u process that outlived SIGTERM",
+                                           "Sent SIGHUP to %u processes that outlived SIGTERM", rep->hangup_late),
+                               rep->hangup_late);
+        if (rep->helpers)
+                report_verbose(o, ngettext("Left %u root helper of the session to exit by itself once the user's "
+                                           "processes were gone: %u did",
+                                           "Left %u root helpers of the session to exit by themselves once the "
+                                           "user's processes were gone: %u did",
+                                           rep->helpers),
+                               rep->helpers, rep->helpers_exited);
         if (rep->gone_unsignalled)
                 report_verbose(o, ngettext("%u process ended before logoff signalled it",
                                     "%u processes ended before logoff signalled them", rep->gone_unsignalled),

@@ -2,6 +2,7 @@
 #include "terminate.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "pidref.h"
@@ -15,6 +16,8 @@ enum {
         DONE_KILL = 1 << 2,
         DONE_DENIED = 1 << 3,
         DONE_SEEN = 1 << 4, /* counted in the report's seen */
+        DONE_LATE_HUP = 1 << 5, /* graphical: SIGHUP after SIGTERM */
+        DONE_SPARED = 1 << 6,   /* graphical: a root helper, not signalled yet */
 };
 
 struct tracked {
@@ -103,6 +106,7 @@ static int remember_denied(struct terminate_report *rep, const struct proc_info 
 /* What one round saw of the session's live processes. */
 struct round_counts {
         size_t live;      /* all of them */
+        size_t spared;    /* root helpers this round left alone */
         size_t ours;      /* those the caller may signal */
         size_t fresh;     /* met for the first time by this round's signal */
         size_t unstopped; /* ours, not (yet) stopped when scanned */
@@ -121,6 +125,8 @@ struct round {
         /* Left to cgroup.kill when it did not freeze: every process in this
          * cgroup (unified path). */
         const char *skip_cgroup;
+        /* Root processes are left alone (a graphical session's helpers). */
+        bool spare_root;
         struct tracker *t;
         unsigned flag;
         const int *sigs;
@@ -159,6 +165,22 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
         r = tracker_get(rd->t, &p, &e, &is_new);
         if (r < 0)
                 return r;
+        if (rd->spare_root) {
+                /* Owned by root, as its /proc directory says: a helper. */
+                struct stat st;
+                if (fstat(procdir_fd, &st) < 0)
+                        return vanished(-errno) ? 0 : -errno;
+                if (st.st_uid == 0) {
+                        if (!(e->done & DONE_SEEN))
+                                rd->rep->seen++;
+                        if (!(e->done & DONE_SPARED))
+                                rd->rep->helpers++;
+                        e->done |= DONE_SEEN | DONE_SPARED;
+                        rd->c.live++;
+                        rd->c.spared++;
+                        return 0;
+                }
+        }
         if (e->done & DONE_DENIED) {
                 rd->c.live++;
                 return 0;
@@ -200,16 +222,23 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
 
 /* Sends sigs once per process (flag marks it done); SIGSTOP again to one
  * that was continued since. */
-static int signal_round(const struct membership *m, struct tracker *t, unsigned flag, const int *sigs,
-                        size_t n_sigs, unsigned *counter, struct terminate_report *rep, struct round_counts *ret) {
+static int signal_round_sparing(const struct membership *m, bool spare_root, struct tracker *t, unsigned flag,
+                                const int *sigs, size_t n_sigs, unsigned *counter, struct terminate_report *rep,
+                                struct round_counts *ret) {
         struct round rd = {
-                .m = m, .t = t, .flag = flag, .sigs = sigs, .n_sigs = n_sigs, .counter = counter, .rep = rep,
+                .m = m, .spare_root = spare_root, .t = t, .flag = flag, .sigs = sigs, .n_sigs = n_sigs,
+                .counter = counter, .rep = rep,
         };
         int r = proc_walk(m, round_visit, &rd);
         if (r < 0)
                 return r;
         *ret = rd.c;
         return 0;
+}
+
+static int signal_round(const struct membership *m, struct tracker *t, unsigned flag, const int *sigs,
+                        size_t n_sigs, unsigned *counter, struct terminate_report *rep, struct round_counts *ret) {
+        return signal_round_sparing(m, false, t, flag, sigs, n_sigs, counter, rep, ret);
 }
 
 /* Live processes of the session, after the caller has done what it could. */
@@ -354,15 +383,82 @@ static int stop_and_kill(const struct membership *m, struct tracker *t, const st
         }
 }
 
-int session_terminate(const struct membership *m, const struct terminate_options *o, struct terminate_report *rep) {
+/* Until nothing is left or the grace period is over, with a backoff. */
+static int rounds_until(const struct membership *m, bool spare_root, struct tracker *t, unsigned flag,
+                        const int *sigs, size_t n_sigs, unsigned *counter, struct terminate_report *rep,
+                        uint64_t deadline, bool users_only, struct round_counts *c) {
+        uint64_t delay = 2000;
+        for (;;) {
+                int r = signal_round_sparing(m, spare_root, t, flag, sigs, n_sigs, counter, rep, c);
+                if (r < 0)
+                        return r;
+                uint64_t now = now_monotonic_usec();
+                size_t left = users_only ? c->live - c->spared : c->live;
+                if (left == 0 || now >= deadline)
+                        return 0;
+                sleep_usec(delay < deadline - now ? delay : deadline - now);
+                if (delay < 100000)
+                        delay *= 2;
+        }
+}
+
+/* What logind does, so shells save history, editors save buffers and sshd
+ * writes its own logout records. */
+static int graceful(const struct membership *m, struct tracker *t, const struct terminate_options *o,
+                    struct terminate_report *rep, struct round_counts *c) {
         static const int hangup[] = { SIGHUP, SIGTERM, SIGCONT };
+        return rounds_until(m, false, t, DONE_HANGUP, hangup, ARRAY_SIZE(hangup), &rep->hangup, rep,
+                            now_monotonic_usec() + o->timeout_usec, false, c);
+}
+
+/* A desktop's programs get SIGTERM first: SIGHUP would end xrdp-chansrv
+ * before it unmounts the user's thinclient_drives.  SIGHUP follows for what
+ * ignores SIGTERM (shells).  The root helpers go on untouched until the
+ * user's processes are gone, then get time to clean up by themselves. */
+#define GRAPHICAL_HUP_DELAY_USEC (1000000u)
+#define HELPER_EXIT_USEC (3000000u)
+
+static int graceful_graphical(const struct membership *m, struct tracker *t, const struct terminate_options *o,
+                              struct terminate_report *rep, struct round_counts *c) {
+        static const int term[] = { SIGTERM, SIGCONT };
+        static const int hup[] = { SIGHUP, SIGCONT };
+        uint64_t start = now_monotonic_usec(), deadline = start + o->timeout_usec;
+        uint64_t hup_at = start + (o->timeout_usec / 2 < GRAPHICAL_HUP_DELAY_USEC ? o->timeout_usec / 2
+                                                                                 : GRAPHICAL_HUP_DELAY_USEC);
+        int r = rounds_until(m, true, t, DONE_HANGUP, term, ARRAY_SIZE(term), &rep->hangup, rep, hup_at, true, c);
+        if (r < 0)
+                return r;
+        if (c->live > c->spared) {
+                r = rounds_until(m, true, t, DONE_LATE_HUP, hup, ARRAY_SIZE(hup), &rep->hangup_late, rep, deadline,
+                                 true, c);
+                if (r < 0)
+                        return r;
+        }
+        if (c->live > c->spared || c->spared == 0) {
+                rep->helpers_exited = rep->helpers - (unsigned) c->spared;
+                return 0; /* the forced phase ends the rest, helpers too */
+        }
+        /* Only helpers left: they exit by themselves (or the forced phase
+         * ends them), however short the grace period was. */
+        uint64_t helpers_until = now_monotonic_usec() + HELPER_EXIT_USEC;
+        if (deadline > helpers_until)
+                helpers_until = deadline;
+        unsigned none = 0;
+        r = rounds_until(m, true, t, DONE_HANGUP, NULL, 0, &none, rep, helpers_until, false, c);
+        if (r < 0)
+                return r;
+        rep->helpers_exited = rep->helpers - (unsigned) c->spared;
+        return 0;
+}
+
+int session_terminate(const struct membership *m, const struct terminate_options *o, struct terminate_report *rep) {
         static const int kill_sig[] = { SIGKILL };
         struct tracker t = { 0 };
         uint64_t start = now_monotonic_usec();
         struct round_counts c = { 0 };
         int r;
 
-        *rep = (struct terminate_report) { 0 };
+        *rep = (struct terminate_report) { .graphical = o->graphical && o->owner != 0 };
         self_pid = getpid();
         for (size_t i = 0; i < o->n_known; i++) {
                 if (!is_live(&o->known[i]))
@@ -377,25 +473,17 @@ int session_terminate(const struct membership *m, const struct terminate_options
                 e->done |= DONE_SEEN;
         }
 
-        /* Graceful: what logind does, so shells save history, editors save
-         * buffers and sshd writes its own logout records. */
-        uint64_t deadline = start + o->timeout_usec, delay = 2000;
-        for (;;) {
-                r = signal_round(m, &t, DONE_HANGUP, hangup, ARRAY_SIZE(hangup), &rep->hangup, rep, &c);
-                if (r < 0)
-                        goto out;
-                uint64_t now = now_monotonic_usec();
-                if (c.live == 0 || now >= deadline)
-                        break;
-                sleep_usec(delay < deadline - now ? delay : deadline - now);
-                if (delay < 100000)
-                        delay *= 2;
-        }
+        if (o->graphical && o->owner != 0)
+                r = graceful_graphical(m, &t, o, rep, &c);
+        else
+                r = graceful(m, &t, o, rep, &c);
+        if (r < 0)
+                goto out;
         rep->graceful_usec = now_monotonic_usec() - start;
 
         /* Only what the caller may not signal is left: it may still end by
          * itself (sshd's monitor does), which the final count tells. */
-        if (c.ours > 0) {
+        if (c.ours > 0 || c.spared > 0) {
                 uint64_t forced_start = now_monotonic_usec();
                 /* Not when logoff ends its own session from inside that
                  * cgroup: cgroup.kill would end logoff before its work. */

@@ -17,12 +17,23 @@ struct terminate_options {
          * count as met, so the report's totals add up. */
         const struct proc_info *known;
         size_t n_known;
+        /* A graphical session (xrdp, X2Go, a display manager's): its
+         * processes get SIGTERM and SIGCONT first and SIGHUP only after,
+         * and its root helpers (xrdp-sesman's session child), which close
+         * PAM and free the display once the desktop is gone, are left to
+         * exit by themselves until the user's processes are gone. */
+        bool graphical;
+        uid_t owner;                /* the session's user: root processes of another user's session are helpers */
 };
 
 struct terminate_report {
         unsigned seen;              /* distinct processes met in the session */
         unsigned gone_unsignalled;  /* of those, ended before logoff signalled them */
-        unsigned hangup;            /* got SIGHUP, SIGTERM and SIGCONT */
+        unsigned hangup;            /* got SIGHUP, SIGTERM and SIGCONT (graphical: SIGTERM and SIGCONT) */
+        bool graphical;             /* ended in a graphical session's order */
+        unsigned hangup_late;       /* graphical: got SIGHUP after SIGTERM */
+        unsigned helpers;           /* graphical: root helpers left to exit by themselves */
+        unsigned helpers_exited;    /* of those, the ones that did */
         unsigned stopped;           /* got SIGSTOP before SIGKILL */
         unsigned killed;            /* got SIGKILL (one by one) */
         unsigned stop_rounds;

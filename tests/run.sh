@@ -5,7 +5,8 @@
 # a private sshd, a network namespace) against both builds, and the logind
 # tests (tests/logind: a real systemd-logind in a systemd-nspawn container and a
 # real elogind in private namespaces, built once with debootstrap and cached
-# under /var/tmp/logoff-hosts) against both builds.
+# under /var/tmp/logoff-hosts) and the remote desktop tests (tests/rdp: real
+# xrdp with xfreerdp under Xvfb, X2Go with pyhoca-cli) against both builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,9 @@ fi
 
 packages=(meson ninja-build gcc libc6-dev pkg-config gettext openssh-server openssh-client
           python3 python3-pytest iproute2 procps util-linux passwd coreutils locales
-          debootstrap systemd-container)
+          debootstrap systemd-container
+          xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm x11-utils x11-apps xdotool
+          netpbm fuse3 x2goserver pyhoca-cli openssl)
 missing=()
 for p in "${packages[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -47,7 +50,7 @@ done
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-unit_ok=0 unit_fail=0 it_ok=0 it_fail=0 lg_ok=0 lg_fail=0
+unit_ok=0 unit_fail=0 it_ok=0 it_fail=0 lg_ok=0 lg_fail=0 rd_ok=0 rd_fail=0
 for b in "${builds[@]}"; do
         echo "== unit tests ($b)"
         meson test -C "$b" --print-errorlogs || true
@@ -84,10 +87,18 @@ for b in "${builds[@]}"; do
         lg_fail=$((lg_fail + ${counts#* }))
 done
 
+for b in "${builds[@]}"; do
+        echo "== remote desktop tests ($b)"
+        counts=$(pytest_counts tests/rdp "$b")
+        rd_ok=$((rd_ok + ${counts% *}))
+        rd_fail=$((rd_fail + ${counts#* }))
+done
+
 # Skips count as failures: a test that cannot run here must be fixed, not hidden.
 echo "unit test programs: $unit_ok passed, $unit_fail failed"
 echo "integration tests: $it_ok passed, $it_fail failed"
 echo "logind tests: $lg_ok passed, $lg_fail failed"
-echo "tests: $((unit_ok + it_ok + lg_ok)) passed, $((unit_fail + it_fail + lg_fail)) failed"
-[ "$unit_fail" -eq 0 ] && [ "$it_fail" -eq 0 ] && [ "$lg_fail" -eq 0 ] &&
-        [ "$unit_ok" -gt 0 ] && [ "$it_ok" -gt 0 ] && [ "$lg_ok" -gt 0 ]
+echo "remote desktop tests: $rd_ok passed, $rd_fail failed"
+echo "tests: $((unit_ok + it_ok + lg_ok + rd_ok)) passed, $((unit_fail + it_fail + lg_fail + rd_fail)) failed"
+[ "$unit_fail" -eq 0 ] && [ "$it_fail" -eq 0 ] && [ "$lg_fail" -eq 0 ] && [ "$rd_fail" -eq 0 ] &&
+        [ "$unit_ok" -gt 0 ] && [ "$it_ok" -gt 0 ] && [ "$lg_ok" -gt 0 ] && [ "$rd_ok" -gt 0 ]

@@ -378,3 +378,32 @@ def test_user_logs_off_own_ssh_login(sshd, users, tmp_path):
         assert_logged_out(ssh.line, ssh.monitor_pid, since)
     finally:
         ssh.cleanup()
+
+
+def test_graphical_session_gets_term_first_and_its_root_helper_exits_by_itself(mksession, tmp_path):
+    """An X session (as xrdp's): SIGTERM and SIGCONT first, SIGHUP a moment later
+    for what outlived it, and the root process that holds the login (xrdp-sesman's
+    session child there, mksession's monitor here) is not signalled while the
+    user's processes live: it ends by itself once they are gone."""
+    log = tmp_path / "signals"
+    s = mksession("sh", "-c", f'trap "echo HUP >> {log}; exit 0" HUP; trap "echo TERM >> {log}" TERM; '
+                              f'while :; do sleep 0.1; done', user=USER1, opts=["-N", "-D", ":31"])
+    assert list_json()[s.sid]["type"] == "x11"
+    cp = run_logoff(":31", "/v", "--timeout=4")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    out = cp.stdout
+    assert log.read_text().split() == ["TERM", "HUP"], log.read_text()
+    assert re.search(r"Sent SIGTERM and SIGCONT to \d+ processes", out), out
+    assert re.search(r"Sent SIGHUP to \d+ process(es)? that outlived SIGTERM", out), out
+    assert "Left 1 root helper of the session to exit by itself once the user's processes were gone: 1 did" in out, out
+    assert "SIGKILL" not in out and "cgroup.kill" not in out, out
+    assert s.pids() == []
+
+
+def test_tty_session_still_gets_hup_first(mksession, tmp_path):
+    log = tmp_path / "signals"
+    s = mksession(*signal_logger(log), user=USER1, opts=["-R"])
+    cp = run_logoff(str(s.sid), "/v", "--timeout=0.3")
+    assert cp.returncode == 0, cp.stderr
+    assert log.read_text().split()[:2] == ["HUP", "TERM"], log.read_text()
+    assert "Sent SIGHUP, SIGTERM and SIGCONT" in cp.stdout and "root helper" not in cp.stdout
