@@ -2,7 +2,6 @@
 #include "terminate.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "pidref.h"
@@ -166,11 +165,15 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
         if (r < 0)
                 return r;
         if (rd->spare_root) {
-                /* Owned by root, as its /proc directory says: a helper. */
-                struct stat st;
-                if (fstat(procdir_fd, &st) < 0)
-                        return vanished(-errno) ? 0 : -errno;
-                if (st.st_uid == 0) {
+                /* Running as root (its real uid: the owner of its /proc
+                 * directory is root too while it is not dumpable): a helper. */
+                struct proc_info full;
+                r = proc_read_at(procdir_fd, pid, PROC_SCAN_UIDS, &full);
+                if (vanished(r))
+                        return 0;
+                if (r < 0)
+                        return r;
+                if (full.ruid == 0) {
                         if (!(e->done & DONE_SEEN))
                                 rd->rep->seen++;
                         if (!(e->done & DONE_SPARED))
