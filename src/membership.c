@@ -10,20 +10,6 @@ void membership_done(struct membership *m) {
         *m = (struct membership) { .audit_id = AUDIT_SESSION_UNSET };
 }
 
-int membership_copy(const struct membership *from, struct membership *to) {
-        struct membership m = { .audit_id = from->audit_id };
-        if (from->cgroup) {
-                m.cgroup = strdup(from->cgroup);
-                m.cgroup_hierarchy = strdup(from->cgroup_hierarchy ? from->cgroup_hierarchy : "");
-                if (!m.cgroup || !m.cgroup_hierarchy) {
-                        membership_done(&m);
-                        return -ENOMEM;
-                }
-        }
-        *to = m;
-        return 0;
-}
-
 /* "name=elogind" in "4:cpu,name=elogind:/path" (a named hierarchy may share
  * its line with controllers); "" only in the unified "0::/path". */
 static bool hierarchy_matches(const char *controllers, size_t len, const char *hierarchy) {

@@ -20,7 +20,6 @@ struct membership {
 };
 
 void membership_done(struct membership *m);
-int membership_copy(const struct membership *from, struct membership *to);
 
 /* Whether the process behind a /proc/PID directory fd is a member.  Its
  * audit session is tried first, as it is the cheaper file.  Returns 1, 0,

@@ -79,7 +79,9 @@ static bool wtmpdb_db_exists(void) {
         return false;
 }
 
-bool wtmpdb_present(void) {
+/* Whether this host keeps login history in wtmpdb (library loadable and
+ * database present). */
+static bool wtmpdb_present(void) {
         return wtmpdb_load() && wtmpdb_db_exists();
 }
 

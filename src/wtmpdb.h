@@ -20,5 +20,3 @@
  * file system), -ENOSPC, -EBADMSG (not a database, or corrupt), -EIO (anything else). */
 int wtmpdb_record_logout(const char *line, const char *user, uint64_t login_usec);
 
-/* Whether this host keeps login history in wtmpdb (library loadable and database present). */
-bool wtmpdb_present(void);
