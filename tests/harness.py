@@ -59,7 +59,7 @@ __all__ = [
     "HarnessError", "UtmpRecord", "read_utmp", "utmp_user_entries",
     "utmp_logout", "ensure_utmp", "wait_until", "proc_alive", "proc_state",
     "proc_sessionid", "proc_ppid", "proc_comm", "proc_uid", "proc_cmdline",
-    "session_pids", "kill_session", "describe_pids", "run",
+    "session_pids", "kill_session", "kill_until_gone", "describe_pids", "run",
     "generate_keypair", "run_keypair", "TestUser", "create_user",
     "make_netns", "remove_netns", "Sshd", "SshSession", "free_port", "stop_client",
     "UTMP_PATH", "WTMP_PATH", "UNSET_SESSIONID",
@@ -261,24 +261,32 @@ def kill_session(sid: int, timeout: float = 10.0) -> List[int]:
     own = proc_sessionid("self")
     if own == sid:
         raise ValueError(f"refusing to kill audit session {sid}: it is the caller's own session")
+    return kill_until_gone(lambda: session_pids(sid), timeout, f"audit session {sid}")
+
+
+def kill_until_gone(list_pids: Callable[[], Iterable[int]], timeout: float, what: str) -> List[int]:
+    """SIGKILL what ``list_pids()`` lists (but this process), again and again
+    until it lists nothing: forks racing with the kill are caught by later
+    passes.  Returns every PID signalled; TimeoutError, naming ``what`` and
+    the survivors, after ``timeout`` seconds."""
     me = os.getpid()
-    killed: List[int] = []
+    killed = set()
 
     def sweep():
-        left = [p for p in session_pids(sid) if p != me]
+        left = [p for p in list_pids() if p != me]
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
+                killed.add(pid)
             except ProcessLookupError:
                 pass
         return not left
 
     try:
-        wait_until(sweep, timeout, interval=0.05, what=f"all processes of audit session {sid} to die")
+        wait_until(sweep, timeout, interval=0.05, what=f"all processes of {what} to die")
     except TimeoutError as e:
-        raise TimeoutError(f"{e}; still alive:\n{describe_pids(session_pids(sid))}") from None
-    return sorted(set(killed))
+        raise TimeoutError(f"{e}; still alive:\n{describe_pids(list_pids())}") from None
+    return sorted(killed)
 
 
 # ---------------------------------------------------------------------------

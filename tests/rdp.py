@@ -265,7 +265,7 @@ def kill_user_processes(uid: int, timeout: float = 10.0, term_first: float = 0.0
     Refuses uid 0.  Returns the PIDs signalled."""
     if uid == 0:
         raise ValueError("refusing to kill root's processes")
-    me, hit = os.getpid(), set()
+    hit = set()
     if term_first > 0:
         for p in user_pids(uid):
             for sig in (signal.SIGTERM, signal.SIGCONT):
@@ -279,20 +279,7 @@ def kill_user_processes(uid: int, timeout: float = 10.0, term_first: float = 0.0
                        what=f"processes of uid {uid} to end after SIGTERM")
         except TimeoutError:
             pass
-
-    def sweep():
-        left = [p for p in user_pids(uid) if p != me]
-        for p in left:
-            try:
-                os.kill(p, signal.SIGKILL)
-                hit.add(p)
-            except ProcessLookupError:
-                pass
-        return not left
-    try:
-        wait_until(sweep, timeout, interval=0.05, what=f"all processes of uid {uid} to die")
-    except TimeoutError as e:
-        raise TimeoutError(f"{e}; still alive:\n{HR.describe_pids(user_pids(uid))}") from None
+    hit.update(HR.kill_until_gone(lambda: user_pids(uid), timeout, f"uid {uid}"))
     return sorted(hit)
 
 
@@ -1389,16 +1376,20 @@ class X2goClient:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def _let_client_exit(self, grace: float) -> None:
+        """The client ends by itself once its session is suspended or over."""
+        if self.proc is not None:
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                _stop_popen(self.proc)
+
     def suspend(self, timeout: float = 60.0) -> None:
         """``pyhoca-cli -S NAME`` from a second connection; waits for status S, then ends this client."""
         t0 = time.monotonic()
         cp = self.oneshot("-S", self.session_id, timeout=timeout)
         self._wait_status("S", timeout, f"after pyhoca-cli -S: rc={cp.returncode} {cp.stdout[-500:]}")
-        if self.proc is not None:
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                _stop_popen(self.proc)
+        self._let_client_exit(10)
         self.timings["suspend"] = time.monotonic() - t0
 
     def resume(self, timeout: float = 60.0) -> "X2goClient":
@@ -1424,11 +1415,7 @@ class X2goClient:
         t0 = time.monotonic()
         cp = self.oneshot("-T", self.session_id, timeout=timeout)
         self._wait_status("F", timeout, f"after pyhoca-cli -T: rc={cp.returncode} {cp.stdout[-500:]}")
-        if self.proc is not None:
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                _stop_popen(self.proc)
+        self._let_client_exit(15)
         self.timings["terminate"] = time.monotonic() - t0
 
     def output(self) -> str:
