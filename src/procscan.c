@@ -295,18 +295,36 @@ int proc_getenv(pid_t pid, const char *name, char **ret) {
         return -ENOENT;
 }
 
-uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
+static uint64_t clock_ticks_per_sec(void) {
         static long ticks;
         if (ticks <= 0)
                 ticks = sysconf(_SC_CLK_TCK);
         if (ticks <= 0)
                 ticks = 100;
+        return (uint64_t) ticks;
+}
+
+static int boottime_usec(uint64_t *ret) {
         struct timespec boot;
         if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
+                return -errno;
+        *ret = (uint64_t) boot.tv_sec * 1000000u + (uint64_t) boot.tv_nsec / 1000u;
+        return 0;
+}
+
+uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
+        uint64_t since_boot;
+        if (boottime_usec(&since_boot) < 0)
                 return 0;
-        uint64_t since_boot = (uint64_t) boot.tv_sec * 1000000u + (uint64_t) boot.tv_nsec / 1000u;
         uint64_t boot_realtime = now_realtime_usec() - since_boot;
-        return boot_realtime + start_ticks * 1000000u / (uint64_t) ticks;
+        return boot_realtime + start_ticks * 1000000u / clock_ticks_per_sec();
+}
+
+uint64_t proc_now_ticks(void) {
+        uint64_t since_boot;
+        if (boottime_usec(&since_boot) < 0)
+                return 0;
+        return since_boot * clock_ticks_per_sec() / 1000000u;
 }
 
 int proc_cgroup_path(pid_t pid, const char *hierarchy, char **ret) {

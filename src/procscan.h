@@ -86,6 +86,9 @@ static inline bool proc_is_alive(const struct proc_info *p) {
 /* Converts a process start time to CLOCK_REALTIME microseconds. */
 uint64_t proc_start_realtime_usec(uint64_t start_ticks);
 
+/* Now, in the clock of start_ticks (clock ticks after boot); 0 if unknown. */
+uint64_t proc_now_ticks(void);
+
 /* The cgroup path of a process in a hierarchy ("" for the unified one,
  * "name=elogind" ...), from /proc/PID/cgroup. */
 int proc_cgroup_path(pid_t pid, const char *hierarchy, char **ret);

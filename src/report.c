@@ -139,6 +139,13 @@ int report_end(const struct options *o, const struct session *s, const struct en
                                            "user's processes were gone: %u did",
                                            rep->helpers),
                                rep->helpers, rep->helpers_exited);
+        if (rep->cleanup)
+                report_verbose(o, ngettext("Let %u process started after logoff signalled its parent finish its "
+                                           "work: %u did",
+                                           "Let %u processes started after logoff signalled their parents finish "
+                                           "their work: %u did",
+                                           rep->cleanup),
+                               rep->cleanup, rep->cleanup_finished);
         if (rep->gone_unsignalled)
                 report_verbose(o, ngettext("%u process ended before logoff signalled it",
                                     "%u processes ended before logoff signalled them", rep->gone_unsignalled),

@@ -17,17 +17,23 @@ enum {
         DONE_SEEN = 1 << 4, /* counted in the report's seen */
         DONE_LATE_HUP = 1 << 5, /* graphical: SIGHUP after SIGTERM */
         DONE_SPARED = 1 << 6,   /* graphical: a root helper, not signalled yet */
+        DONE_CLEANUP = 1 << 7,  /* started by a process after logoff signalled it */
 };
 
 struct tracked {
         pid_t pid; /* 0: free slot */
         uint64_t start_ticks;
         unsigned done;
+        /* The graceful round that first signalled it (0: none), and the
+         * clock tick when that round began. */
+        unsigned signalled_round;
+        uint64_t signalled_tick;
 };
 
 struct tracker {
         struct tracked *slots;
         size_t size, used;
+        unsigned round; /* rounds walked so far */
 };
 
 static void tracker_done(struct tracker *t) {
@@ -54,13 +60,33 @@ static int tracker_grow(struct tracker *t) {
         return 0;
 }
 
-static bool tracker_has_pid(const struct tracker *t, pid_t pid) {
+static const struct tracked *tracker_find(const struct tracker *t, pid_t pid) {
         if (!t->size)
-                return false;
+                return NULL;
         for (size_t h = (size_t) pid & (t->size - 1); t->slots[h].pid; h = (h + 1) & (t->size - 1))
                 if (t->slots[h].pid == pid)
-                        return true;
-        return false;
+                        return &t->slots[h];
+        return NULL;
+}
+
+static bool tracker_has_pid(const struct tracker *t, pid_t pid) {
+        return tracker_find(t, pid) != NULL;
+}
+
+/* A process its parent started after logoff had asked that parent to end
+ * (xrdp-chansrv's fusermount, a shell's logout work), or that such a
+ * process started: the parent's answer to the request, which the grace
+ * period lets finish.  The forced phase ends what is left of it.  Only a
+ * process first met in a later round than its parent's signal counts, so
+ * one missed by that same walk is still signalled. */
+static bool started_by_cleanup(const struct tracker *t, const struct proc_info *p) {
+        const struct tracked *parent = tracker_find(t, p->ppid);
+        if (!parent || parent->start_ticks > p->start_ticks)
+                return false; /* not its parent: a reused pid */
+        if (parent->done & DONE_CLEANUP)
+                return true;
+        return parent->signalled_round && parent->signalled_round < t->round &&
+               p->start_ticks >= parent->signalled_tick;
 }
 
 /* The entry of this process, created on first sight. */
@@ -109,6 +135,7 @@ struct round_counts {
         size_t ours;      /* those the caller may signal */
         size_t fresh;     /* met for the first time by this round's signal */
         size_t unstopped; /* ours, not (yet) stopped when scanned */
+        size_t cleanup;   /* ours, left to finish the session's cleanup */
 };
 
 /* A process in uninterruptible sleep stops only when it wakes up; it cannot
@@ -132,6 +159,9 @@ struct round {
         size_t n_sigs;
         unsigned *counter;
         struct terminate_report *rep;
+        /* A round of the grace period: cleanup is left to finish. */
+        bool graceful;
+        uint64_t tick; /* when the round began */
         struct round_counts c;
 };
 
@@ -188,6 +218,17 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
                 rd->c.live++;
                 return 0;
         }
+        if (rd->graceful && is_new && started_by_cleanup(rd->t, &p)) {
+                e->done |= DONE_CLEANUP | DONE_SEEN;
+                rd->rep->seen++;
+                rd->rep->cleanup++;
+        }
+        if (rd->graceful && (e->done & DONE_CLEANUP)) {
+                rd->c.live++;
+                rd->c.ours++;
+                rd->c.cleanup++;
+                return 0;
+        }
         /* A stopped process can be continued by a sibling that was not
          * stopped yet: stop it again. */
         bool again = rd->flag == DONE_STOP && !stopped_or_settled(p.state);
@@ -210,6 +251,10 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
                         (*rd->counter)++;
                         rd->c.fresh++;
                 }
+                if (rd->graceful && !e->signalled_round) {
+                        e->signalled_round = rd->t->round;
+                        e->signalled_tick = rd->tick;
+                }
                 /* Counted once it was really signalled, so the report's
                  * totals agree with each other. */
                 if (!(e->done & DONE_SEEN))
@@ -230,8 +275,10 @@ static int signal_round_sparing(const struct membership *m, bool spare_root, str
                                 struct round_counts *ret) {
         struct round rd = {
                 .m = m, .spare_root = spare_root, .t = t, .flag = flag, .sigs = sigs, .n_sigs = n_sigs,
-                .counter = counter, .rep = rep,
+                .counter = counter, .rep = rep, .graceful = flag & (DONE_HANGUP | DONE_LATE_HUP),
+                .tick = proc_now_ticks(),
         };
+        t->round++;
         int r = proc_walk(m, round_visit, &rd);
         if (r < 0)
                 return r;
@@ -483,6 +530,7 @@ int session_terminate(const struct membership *m, const struct terminate_options
         if (r < 0)
                 goto out;
         rep->graceful_usec = now_monotonic_usec() - start;
+        rep->cleanup_finished = rep->cleanup - (unsigned) c.cleanup;
 
         /* Only what the caller may not signal is left: it may still end by
          * itself (sshd's monitor does), which the final count tells. */

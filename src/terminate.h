@@ -34,6 +34,8 @@ struct terminate_report {
         unsigned hangup_late;       /* graphical: got SIGHUP after SIGTERM */
         unsigned helpers;           /* graphical: root helpers left to exit by themselves */
         unsigned helpers_exited;    /* of those, the ones that did */
+        unsigned cleanup;           /* started by a process after it was signalled: left to finish */
+        unsigned cleanup_finished;  /* of those, ended within the grace period */
         unsigned stopped;           /* got SIGSTOP before SIGKILL */
         unsigned killed;            /* got SIGKILL (one by one) */
         unsigned stop_rounds;

@@ -296,6 +296,15 @@ def fuse_mounts_under(path: Union[str, Path]) -> List[str]:
     return out
 
 
+def unmount_under(path: Union[str, Path]) -> List[str]:
+    """Detaches whatever is mounted at or below ``path`` (a test that left a
+    FUSE mount behind must not fail the next one); returns what it found."""
+    found = fuse_mounts_under(path)
+    for mp in sorted(found, key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], capture_output=True, timeout=30)
+    return found
+
+
 def _tcp_established_ports() -> Set[int]:
     """Local and remote ports of every ESTABLISHED TCP socket (this net namespace)."""
     ports = set()

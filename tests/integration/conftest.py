@@ -112,10 +112,12 @@ class HelperSession:
 
 @pytest.fixture
 def mksession(tmp_path, users):
-    """mksession(*command, user="root", opts=[...]) -> HelperSession; ended after the test."""
+    """mksession(*command, user="root", opts=[...], ready=None) -> HelperSession;
+    ended after the test.  ready: a command name to wait for among the
+    session's processes (a test that compares process lists needs them all)."""
     made = []
 
-    def make(*command, user="root", opts=()):
+    def make(*command, user="root", opts=(), ready=None):
         log = tmp_path / f"session-{len(made)}.log"
         argv = [MKSESSION, "-u", user, "-L", str(log), *opts, "--", *command]
         cp = subprocess.run(argv, capture_output=True, text=True, timeout=30)
@@ -124,6 +126,9 @@ def mksession(tmp_path, users):
         made.append(s)
         H.wait_until(lambda: any(H.proc_comm(p) not in (None, "mksession") for p in s.pids()), 10,
                      what=f"the command of session {s.sid} to start")
+        if ready:
+            H.wait_until(lambda: any(H.proc_comm(p) == ready for p in s.pids()), 10,
+                         what=f"{ready} to run in session {s.sid}")
         return s
 
     yield make
@@ -191,7 +196,8 @@ def wtmp_records_for(line, pid, since):
 
 def signal_logger(path):
     """A shell command that writes every SIGHUP/SIGTERM it gets to path;
-    its processes stay the same until it is signalled."""
+    its processes stay the same until it is signalled, once its sleep runs
+    (make the session with ready="sleep")."""
     return ["sh", "-c", f'trap "echo HUP >> {path}" HUP; trap "echo TERM >> {path}" TERM; '
                         f'while :; do sleep 100000 & wait $!; done']
 

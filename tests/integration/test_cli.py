@@ -56,7 +56,7 @@ BAD = [
 @pytest.mark.parametrize("args,message", BAD, ids=[repr(a) for a, _ in BAD])
 def test_bad_input_refused_and_nothing_signalled(mksession, tmp_path, args, message):
     log = tmp_path / "signals"
-    victim = mksession(*signal_logger(log))
+    victim = mksession(*signal_logger(log), ready="sleep")
     before = victim.pids()
     cp = run_logoff(*args)
     assert cp.returncode == 2, (cp.returncode, cp.stderr)
@@ -72,7 +72,7 @@ def test_bad_input_refused_and_nothing_signalled(mksession, tmp_path, args, mess
 
 def test_unknown_session_refused_and_nothing_signalled(mksession, tmp_path):
     log = tmp_path / "signals"
-    victim = mksession(*signal_logger(log))
+    victim = mksession(*signal_logger(log), ready="sleep")
     for args, message in ((["pts/98765"], "no session named 'pts/98765'"),
                           (["/dev/tty63"], "no session named '/dev/tty63'"),
                           (["4294967294"], "no session with ID 4294967294"),
@@ -108,7 +108,7 @@ def test_auto_backend_without_logind_falls_back_and_says_so_under_v(mksession):
 
 def test_logind_backend_without_logind_is_an_error(mksession, tmp_path):
     log = tmp_path / "signals"
-    s = mksession(*signal_logger(log), user="lotest1")
+    s = mksession(*signal_logger(log), user="lotest1", ready="sleep")
     for args in (["--list", "--backend=logind"], [str(s.sid), "--backend=logind"]):
         cp = run_logoff(*args)
         assert cp.returncode == 1, cp.stderr

@@ -54,7 +54,7 @@ def test_list_on_the_server(remote, mksession):
 
 def test_logoff_on_the_server(remote, mksession, tmp_path):
     log = tmp_path / "signals"
-    keep = mksession(*signal_logger(log), user=USER1)
+    keep = mksession(*signal_logger(log), user=USER1, ready="sleep")
     s = mksession("sh", "-c", "setsid sleep 100000 & exec sleep 100001", user=USER1, opts=["-R"])
     cp = run_logoff(s.tty, "/server:sessionhost", "/v", env=remote)
     assert cp.returncode == 0, cp.stderr

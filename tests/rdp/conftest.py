@@ -138,6 +138,7 @@ def rdp_users(request):
             servers["x2go"].end_user(u)
     for u in used:
         RD.kill_user_processes(u.uid)
+        RD.unmount_under(u.home)
         for f in (".rdp-desktop.started", ".rdp-escapee.pid"):
             try:
                 os.unlink(os.path.join(u.home, f))
