@@ -313,7 +313,7 @@ static int boottime_usec(uint64_t *ret) {
 }
 
 uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
-        uint64_t since_boot;
+        uint64_t since_boot = 0;
         if (boottime_usec(&since_boot) < 0)
                 return 0;
         uint64_t boot_realtime = now_realtime_usec() - since_boot;
@@ -321,7 +321,7 @@ uint64_t proc_start_realtime_usec(uint64_t start_ticks) {
 }
 
 uint64_t proc_now_ticks(void) {
-        uint64_t since_boot;
+        uint64_t since_boot = 0;
         if (boottime_usec(&since_boot) < 0)
                 return 0;
         return since_boot * clock_ticks_per_sec() / 1000000u;
