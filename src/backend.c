@@ -6,6 +6,8 @@
 static int discover_with(const struct backend *b, struct session_list *l) {
         *l = (struct session_list) { .backend = b };
         int r = b->discover(l);
+        if (r >= 0)
+                r = backend_xrdp.discover(l);
         if (r < 0) {
                 session_list_done(l);
                 return r;
@@ -39,6 +41,7 @@ int backends_discover(enum backend_choice choice, struct session_list *l, int *r
 
 void end_report_done(struct end_report *rep) {
         terminate_report_done(&rep->procs);
+        free(rep->unclaimed);
         free(rep->ask_error_name);
         free(rep->ask_error_message);
         free(rep->unit);

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "args.h"
+#include "procscan.h"
 #include "session.h"
 #include "terminate.h"
 
@@ -22,6 +23,11 @@ struct end_report {
         int forgotten;            /* 1: the host no longer knows the session; 0: still does; -1: not checked */
         char *unit;               /* the session's unit ("session-3.scope"), where it has one */
         char *unit_state;         /* its state once the processes are gone ("inactive", "failed") */
+        /* A session known by its process tree whose owner has other
+         * sessions: the owner's processes left outside every session, which
+         * could belong to any of them, and so were not ended. */
+        struct proc_info *unclaimed;
+        size_t n_unclaimed;
 };
 
 struct record_report {
@@ -48,10 +54,14 @@ struct backend {
 
 extern const struct backend backend_kernel;
 extern const struct backend backend_logind;
+/* Adds xrdp's sessions to those another backend found, and tells those it
+ * found already (by their audit session or cgroup) what xrdp knows. */
+extern const struct backend backend_xrdp;
 
 /* Discovers the sessions with the chosen backend.  auto takes logind when
  * it runs and answers, else the kernel's audit sessions; *ret_fallback_error
- * then says why logind was not used (0 when it was, or was not wanted). */
+ * then says why logind was not used (0 when it was, or was not wanted).
+ * The remote desktop servers' sessions are added in every case. */
 int backends_discover(enum backend_choice choice, struct session_list *l, int *ret_fallback_error);
 
 void end_report_done(struct end_report *rep);

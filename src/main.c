@@ -182,6 +182,8 @@ static int run_list(const struct options *o) {
         if (r != EXIT_OK)
                 return r;
         r = o->json ? output_sessions_json(stdout, &l, only) : output_sessions_table(stdout, &l, only);
+        if (r >= 0 && fflush(stdout) == 0)
+                report_listing_notes(o, &l, only);
         session_list_done(&l);
         if (r < 0 || fflush(stdout) != 0) {
                 fprintf(stderr, _("%s: write error\n"), program_name);
@@ -221,7 +223,7 @@ static int end_session(const struct options *o, const struct session *s, const s
                 .kill_wait_usec = 3000000u,
                 .caller = caller,
                 .graphical = s->type == SESSION_TYPE_X11 || s->type == SESSION_TYPE_WAYLAND ||
-                             s->type == SESSION_TYPE_MIR,
+                             s->type == SESSION_TYPE_MIR || s->type == SESSION_TYPE_RDP,
                 .owner = s->uid,
         };
         struct end_report host;

@@ -7,7 +7,12 @@
 void membership_done(struct membership *m) {
         free(m->cgroup);
         free(m->cgroup_hierarchy);
+        free(m->tree.env_marker);
         *m = (struct membership) { .audit_id = AUDIT_SESSION_UNSET };
+}
+
+bool membership_is_tree_only(const struct membership *m) {
+        return m->tree.root > 0 && m->audit_id == AUDIT_SESSION_UNSET && !m->cgroup;
 }
 
 /* "name=elogind" in "4:cpu,name=elogind:/path" (a named hierarchy may share
@@ -62,10 +67,91 @@ int membership_contains_at(const struct membership *m, int procdir_fd) {
         return membership_contains_known_at(m, procdir_fd, audit_id);
 }
 
+/* Deep enough for any desktop; a longer chain is not followed further. */
+#define TREE_MAX_DEPTH 64
+
+static int tree_descends_from_root(const struct process_tree *t, const struct proc_info *p) {
+        if (p->pid == t->root)
+                return p->start_ticks == t->root_start;
+        pid_t ppid = p->ppid;
+        for (unsigned depth = 0; depth < TREE_MAX_DEPTH && ppid > 1; depth++) {
+                char path[32];
+                snprintf(path, sizeof(path), "/proc/%d", (int) ppid);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return 0; /* gone: its children were reparented, or are about to be */
+                struct proc_info a = { 0 };
+                int r = proc_read_stat_at(fd, &a);
+                if (r < 0)
+                        return 0;
+                if (a.pid == t->root)
+                        return a.start_ticks == t->root_start;
+                ppid = a.ppid;
+        }
+        return 0;
+}
+
+/* DISPLAY=:N or :N.S */
+static bool display_is(const char *v, unsigned n) {
+        uint32_t got;
+        if (!v || v[0] != ':')
+                return false;
+        const char *dot = strchr(v + 1, '.');
+        _cleanup_free_ char *num = strndup(v + 1, dot ? (size_t) (dot - v - 1) : strlen(v + 1));
+        return num && parse_u32(num, &got) == 0 && got == n;
+}
+
+int membership_tree_relation_at(const struct process_tree *t, int procdir_fd, uint32_t audit_id,
+                                enum tree_relation *ret) {
+        *ret = TREE_NONE;
+        if (t->root <= 0 || audit_id != AUDIT_SESSION_UNSET)
+                return 0;
+        struct proc_info p = { 0 };
+        int r = proc_read_stat_at(procdir_fd, &p);
+        if (r < 0)
+                return r;
+        if (tree_descends_from_root(t, &p)) {
+                *ret = TREE_ROOT_OR_DESCENDANT;
+                return 0;
+        }
+        r = proc_read_uids_at(procdir_fd, &p);
+        if (r < 0)
+                return r;
+        if (p.ruid != t->owner || p.start_ticks < t->root_start)
+                return 0;
+        if (t->env_marker) {
+                _cleanup_free_ char *marker = NULL, *display = NULL;
+                r = proc_getenv_at(procdir_fd, t->env_marker, &marker);
+                if (r < 0 && r != -ENOENT && r != -EACCES)
+                        return r;
+                if (r == 0) {
+                        r = proc_getenv_at(procdir_fd, "DISPLAY", &display);
+                        if (r < 0 && r != -ENOENT && r != -EACCES)
+                                return r;
+                        if (r == 0 && display_is(display, t->display)) {
+                                *ret = TREE_ENVIRONMENT;
+                                return 0;
+                        }
+                        return 0; /* another display's: another session */
+                }
+        }
+        if (t->orphans)
+                *ret = TREE_ORPHAN;
+        return 0;
+}
+
 int membership_contains_known_at(const struct membership *m, int procdir_fd, uint32_t audit_id) {
         int r;
         if (m->audit_id != AUDIT_SESSION_UNSET && audit_id == m->audit_id)
                 return 1;
+        if (m->tree.root > 0) {
+                enum tree_relation rel;
+                r = membership_tree_relation_at(&m->tree, procdir_fd, audit_id, &rel);
+                if (r < 0)
+                        return r;
+                if (rel != TREE_NONE)
+                        return 1;
+        }
         /* The root holds every process: never a session's own. */
         if (!m->cgroup || streq(m->cgroup, "/") || !m->cgroup[0])
                 return 0;

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* What makes a process part of a session.  Every signal logoff sends is
  * checked against it through the process's own /proc directory, so a
@@ -12,14 +13,47 @@
  * cgroup (or below it) of the hierarchy named by cgroup_hierarchy ("" for
  * the unified hierarchy, "name=elogind" for a named v1 one).  logind
  * sessions have both: their scope, and the audit session of their login,
- * which setsid, double forks and moving between cgroups all keep. */
+ * which setsid, double forks and moving between cgroups all keep.
+ *
+ * A session its server knows only by its own processes (xrdp without
+ * pam_loginuid: no audit session, no cgroup) is a process tree: the
+ * server's per-session root process and its descendants, the owner's
+ * processes that carry the session's environment (XRDP_SESSION and its
+ * DISPLAY), and, when the owner has no other session, the owner's processes
+ * outside every audit session started since (setsid with a scrubbed
+ * environment leaves nothing else to tell them by).  Only processes without
+ * an audit session can be members that way. */
+struct process_tree {
+        pid_t root;             /* 0: none */
+        uint64_t root_start;    /* its start time, in clock ticks after boot */
+        uid_t owner;
+        char *env_marker;       /* "XRDP_SESSION" */
+        unsigned display;       /* N of DISPLAY=:N or :N.S, with env_marker */
+        bool orphans;           /* the owner's unclaimed processes belong too */
+};
+
 struct membership {
         uint32_t audit_id;      /* AUDIT_SESSION_UNSET: none */
         char *cgroup;           /* NULL: none; else "/user.slice/.../session-3.scope" */
         char *cgroup_hierarchy; /* with cgroup */
+        struct process_tree tree;
 };
 
+/* Whether membership rests only on a process tree, which is weaker than an
+ * audit session or a cgroup: a process may leave it unseen. */
+bool membership_is_tree_only(const struct membership *m);
+
 void membership_done(struct membership *m);
+
+/* How a process stands to a process tree, by the rules above. */
+enum tree_relation {
+        TREE_NONE,
+        TREE_ROOT_OR_DESCENDANT,
+        TREE_ENVIRONMENT,
+        TREE_ORPHAN,     /* the owner's, outside any audit session, started since the root */
+};
+int membership_tree_relation_at(const struct process_tree *t, int procdir_fd, uint32_t audit_id,
+                                enum tree_relation *ret);
 
 /* Whether the process behind a /proc/PID directory fd is a member.  Its
  * audit session is tried first, as it is the cheaper file.  Returns 1, 0,

@@ -35,6 +35,19 @@ void format_duration(char *buf, size_t size, uint64_t usec) {
                 snprintf(buf, size, "%" PRIu64 "s", s);
 }
 
+/* What tells the session's processes: "audit", "cgroup", "audit+cgroup",
+ * or "process-tree" (the weakest). */
+static const char *membership_kind(const struct membership *m) {
+        bool audit = m->audit_id != AUDIT_SESSION_UNSET, cgroup = m->cgroup != NULL;
+        if (audit && cgroup)
+                return "audit+cgroup";
+        if (audit)
+                return "audit";
+        if (cgroup)
+                return "cgroup";
+        return m->tree.root ? "process-tree" : NULL;
+}
+
 static int width_of(const char *s) {
         return (int) strlen(s);
 }
@@ -154,6 +167,8 @@ int output_sessions_json(FILE *f, const struct session_list *l, const struct ses
                         fputs("null", f);
                 fputs(",\"cgroup\":", f);
                 json_string(f, s->member.cgroup);
+                fputs(",\"membership\":", f);
+                json_string(f, membership_kind(&s->member));
                 fputs(",\"remote_host\":", f);
                 json_string(f, s->remote_host);
                 fprintf(f, ",\"leader\":%d,\"login_time\":", (int) s->leader);

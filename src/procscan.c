@@ -24,8 +24,10 @@ static int read_u32_at(int dirfd, const char *path, uint32_t *ret) {
 static int parse_stat(const char *buf, struct proc_info *p) {
         const char *open = strchr(buf, '(');
         const char *close = strrchr(buf, ')');
-        if (!open || !close || close < open)
+        int pid;
+        if (!open || !close || close < open || sscanf(buf, "%d", &pid) != 1 || pid <= 0)
                 return -EINVAL;
+        p->pid = pid;
         size_t len = (size_t) (close - open - 1);
         if (len >= sizeof(p->comm))
                 len = sizeof(p->comm) - 1;
@@ -275,24 +277,39 @@ int proc_session_id(pid_t pid, uint32_t *ret) {
         return r == -ENOENT ? -ESRCH : r;
 }
 
-int proc_getenv(pid_t pid, const char *name, char **ret) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
+int proc_getenv_at(int procdir_fd, const char *name, char **ret) {
         _cleanup_free_ char *env = NULL;
         size_t len;
-        int r = read_small_file_at(AT_FDCWD, path, &env, &len);
+        int r = read_small_file_at(procdir_fd, "environ", &env, &len);
         if (r < 0)
                 return r;
         size_t nlen = strlen(name);
-        for (size_t off = 0; off < len; off += strlen(env + off) + 1)
-                if (strncmp(env + off, name, nlen) == 0 && env[off + nlen] == '=') {
-                        char *v = strdup(env + off + nlen + 1);
+        for (size_t off = 0; off < len; off += strnlen(env + off, len - off) + 1)
+                if (len - off > nlen && strncmp(env + off, name, nlen) == 0 && env[off + nlen] == '=') {
+                        char *v = strndup(env + off + nlen + 1, len - off - nlen - 1);
                         if (!v)
                                 return -ENOMEM;
                         *ret = v;
                         return 0;
                 }
         return -ENOENT;
+}
+
+int proc_getenv(pid_t pid, const char *name, char **ret) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        return proc_getenv_at(fd, name, ret);
+}
+
+int proc_read_uids_at(int procdir_fd, struct proc_info *p) {
+        _cleanup_free_ char *status = NULL;
+        int r = read_small_file_at(procdir_fd, "status", &status, NULL);
+        if (r < 0)
+                return r;
+        return parse_status_uids(status, p);
 }
 
 static uint64_t clock_ticks_per_sec(void) {

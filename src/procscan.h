@@ -65,6 +65,7 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
 
 /* Fills in p->ruid, euid and suid from /proc/PID/status. */
 int proc_read_uids(struct proc_info *p);
+int proc_read_uids_at(int procdir_fd, struct proc_info *p);
 
 /* /proc/PID/sessionid through a /proc/PID directory fd. */
 int proc_session_id_at(int procdir_fd, uint32_t *ret);
@@ -74,6 +75,8 @@ int proc_session_id(pid_t pid, uint32_t *ret);
 
 /* The value of NAME in /proc/PID/environ (needs ptrace access: usually root). */
 int proc_getenv(pid_t pid, const char *name, char **ret);
+/* The same through a /proc/PID directory fd: -ENOENT when it is not set. */
+int proc_getenv_at(int procdir_fd, const char *name, char **ret);
 
 /* Not a zombie.  A process whose main thread exited while others run on
  * shows state Z too, with more than one thread: that one is alive. */

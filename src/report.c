@@ -35,6 +35,36 @@ void report_session(const struct options *o, const struct session *s) {
                 s->remote_host ? printable_or_dash(s->remote_host, &b3) : _("this host"),
                 session_state_to_string(s->state), session_type_to_string(s->type), (int) s->leader, s->processes,
                 idle);
+        if (membership_is_tree_only(&s->member)) {
+                _cleanup_free_ char *b5 = NULL, *b6 = NULL;
+                report_verbose(o, _("Session %s has no audit session and no cgroup: it is known by its server's "
+                                    "processes, their descendants and their environment"),
+                               printable_or_dash(s->id, &b5));
+                if (s->member.tree.orphans)
+                        report_verbose(o, _("%s has no other session: their processes outside every session, "
+                                            "started since this one began, are ended with it"),
+                                       printable_or_dash(s->user, &b6));
+                else
+                        report_verbose(o, _("%s has other sessions: a process that left this one with a scrubbed "
+                                            "environment cannot be told from theirs and is left alone"),
+                                       printable_or_dash(s->user, &b6));
+        }
+}
+
+void report_listing_notes(const struct options *o, const struct session_list *l, const struct session *only) {
+        if (o->json)
+                return; /* "membership" says it there */
+        for (size_t i = 0; i < l->n; i++) {
+                const struct session *s = &l->sessions[i];
+                if ((only && s != only) || !membership_is_tree_only(&s->member))
+                        continue;
+                _cleanup_free_ char *b = NULL;
+                fprintf(stderr,
+                        _("%s: note: session %s has no audit session, so it is known only by xrdp's processes; "
+                          "\"session required pam_loginuid.so\" in /etc/pam.d/xrdp-sesman gives new sessions one "
+                          "that no process can leave\n"),
+                        program_name, printable_or_dash(s->id, &b));
+        }
 }
 
 static void print_procs(FILE *f, const char *what, const struct proc_info *procs, size_t n) {
@@ -199,6 +229,16 @@ int report_end(const struct options *o, const struct session *s, const struct en
                 report_verbose(o, ngettext("The %u process of the session ended", "All %u processes of the session ended",
                                     rep->seen),
                         rep->seen);
+                if (host->n_unclaimed && o->verbose) {
+                        _cleanup_free_ char *b = NULL, *bb = NULL;
+                        report_verbose(o, ngettext("Left %zu process of %s that is in no session: %s has other "
+                                                   "sessions, and it could be any one's",
+                                                   "Left %zu processes of %s that are in no session: %s has other "
+                                                   "sessions, and they could be any one's",
+                                                   host->n_unclaimed),
+                                       host->n_unclaimed, printable_or_dash(s->user, &b), printable_or_dash(s->user, &bb));
+                        print_procs(stdout, _("left"), host->unclaimed, host->n_unclaimed);
+                }
                 report_host_after(o, s, host);
         }
         return code;

@@ -19,6 +19,7 @@ static const char *const type_names[] = {
         [SESSION_TYPE_WAYLAND] = "wayland",
         [SESSION_TYPE_MIR] = "mir",
         [SESSION_TYPE_WEB] = "web",
+        [SESSION_TYPE_RDP] = "rdp",
 };
 
 const char *session_type_to_string(enum session_type t) {

@@ -21,6 +21,7 @@ enum session_type {
         SESSION_TYPE_WAYLAND,
         SESSION_TYPE_MIR,
         SESSION_TYPE_WEB,
+        SESSION_TYPE_RDP,         /* an xrdp session */
 };
 
 /* One login session, whichever backend found it.  Every string in it was

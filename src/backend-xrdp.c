@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* xrdp sessions, found through xrdp-sesman's own processes.  sesman forks
+ * one root child per session (its pid is xrdp's session ID); that child
+ * runs PAM and starts the X server (Xvnc :N or Xorg :N), xrdp-chansrv and
+ * the desktop.  Where PAM gave the session an audit session or a logind
+ * session, that session is this one and only learns its display, type,
+ * client and state here.  Without either (Debian's default PAM file for
+ * xrdp-sesman has no pam_loginuid), the session is known by its process
+ * tree alone, which is weaker: membership.h says how far it reaches. */
+#include "backend.h"
+
+#include <inttypes.h>
+
+#include "procscan.h"
+#include "util.h"
+#include "xrdp-net.h"
+
+static const char SESMAN_COMM[] = "xrdp-sesman";
+
+struct proc_table {
+        struct proc_info *procs; /* sorted by pid */
+        size_t n, alloc;
+};
+
+static void proc_table_done(struct proc_table *t) {
+        free(t->procs);
+        *t = (struct proc_table) { 0 };
+}
+
+static int collect(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
+        struct proc_table *t = userdata;
+        struct proc_info p;
+        int r = proc_read_at(procdir_fd, pid, 0, &p);
+        if (r == -ENOENT || r == -ESRCH)
+                return 0;
+        if (r < 0)
+                return r;
+        p.session_id = audit_id;
+        if (t->n == t->alloc) {
+                size_t na = t->alloc ? t->alloc * 2 : 512;
+                struct proc_info *n = reallocarray(t->procs, na, sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                t->procs = n;
+                t->alloc = na;
+        }
+        t->procs[t->n++] = p;
+        return 0;
+}
+
+static int cmp_proc_pid(const void *a, const void *b) {
+        const struct proc_info *x = a, *y = b;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static const struct proc_info *proc_table_find(const struct proc_table *t, pid_t pid) {
+        struct proc_info key = { .pid = pid };
+        return t->n ? bsearch(&key, t->procs, t->n, sizeof(key), cmp_proc_pid) : NULL;
+}
+
+/* sesman's per-session child: a root xrdp-sesman whose parent is the
+ * sesman daemon (an xrdp-sesman whose own parent is not one). */
+static bool is_session_child(const struct proc_table *t, struct proc_info *p) {
+        if (!streq(p->comm, SESMAN_COMM))
+                return false;
+        const struct proc_info *parent = proc_table_find(t, p->ppid);
+        if (!parent || !streq(parent->comm, SESMAN_COMM))
+                return false;
+        const struct proc_info *grandparent = proc_table_find(t, parent->ppid);
+        if (grandparent && streq(grandparent->comm, SESMAN_COMM))
+                return false;
+        return proc_read_uids(p) == 0 && p->ruid == 0;
+}
+
+/* N of the ":N" argument of an X server's command line. */
+static int x_display_of(pid_t pid, unsigned *ret) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        _cleanup_free_ char *cmdline = NULL;
+        size_t len;
+        int r = read_small_file_at(AT_FDCWD, path, &cmdline, &len);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        for (size_t off = 0; off < len; off += strnlen(cmdline + off, len - off) + 1) {
+                const char *arg = cmdline + off;
+                uint32_t n;
+                if (arg[0] == ':' && parse_u32(arg + 1, &n) == 0 && n < 65536 - 5900) {
+                        *ret = n;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+struct xrdp_session {
+        struct proc_info child; /* sesman's per-session child */
+        struct proc_info x;     /* its X server */
+        bool xorg;
+        unsigned display;
+};
+
+/* The X server sesman's child started: Xvnc or Xorg, run as the user. */
+static int find_x_server(const struct proc_table *t, const struct proc_info *child, struct xrdp_session *ret) {
+        for (size_t i = 0; i < t->n; i++) {
+                const struct proc_info *p = &t->procs[i];
+                bool xorg = streq(p->comm, "Xorg");
+                if (p->ppid != child->pid || !(xorg || streq(p->comm, "Xvnc")) || !proc_is_alive(p))
+                        continue;
+                unsigned display;
+                int r = x_display_of(p->pid, &display);
+                if (r == -ESRCH || r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                *ret = (struct xrdp_session) { .child = *child, .x = *p, .xorg = xorg, .display = display };
+                r = proc_read_uids(&ret->x);
+                if (r == -ESRCH || r == -ENOENT)
+                        continue;
+                return r < 0 ? r : 1;
+        }
+        return 0;
+}
+
+static int open_proc_dir(pid_t pid) {
+        char path[32];
+        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? (errno == ENOENT ? -ESRCH : -errno) : fd;
+}
+
+/* The session another backend found for this one's sesman child (its
+ * audit session, its logind cgroup), or NULL. */
+static int session_holding(struct session_list *l, pid_t child, struct session **ret) {
+        *ret = NULL;
+        _cleanup_close_ int fd = open_proc_dir(child);
+        if (fd < 0)
+                return fd;
+        for (size_t i = 0; i < l->n; i++) {
+                struct session *s = &l->sessions[i];
+                if (s->member.tree.root)
+                        continue;
+                int r = membership_contains_at(&s->member, fd);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        *ret = s;
+                        return 0;
+                }
+        }
+        return 0;
+}
+
+static int describe(struct session *s, const struct xrdp_session *x, const pid_t *xrdp_pids, size_t n_xrdp) {
+        bool connected;
+        _cleanup_free_ char *client = NULL;
+        int r = xrdp_connection(x->x.pid, x->xorg, x->display, xrdp_pids, n_xrdp, &connected, &client);
+        if (r == -ESRCH)
+                connected = false;
+        else if (r < 0)
+                return r;
+        _cleanup_free_ char *name = NULL;
+        if (asprintf(&name, ":%u", x->display) < 0)
+                return -ENOMEM;
+        free(s->name);
+        s->name = TAKE_PTR(name);
+        s->type = SESSION_TYPE_RDP;
+        s->state = connected ? SESSION_ACTIVE : SESSION_DISCONNECTED;
+        if (client) {
+                free(s->remote_host);
+                s->remote_host = TAKE_PTR(client);
+        }
+        if (!s->service && (r = strdup_to(&s->service, SESMAN_COMM)) < 0)
+                return r;
+        return 0;
+}
+
+static int new_session(struct session_list *l, const struct xrdp_session *x, const pid_t *xrdp_pids,
+                       size_t n_xrdp) {
+        struct session *s = session_list_append(l);
+        if (!s)
+                return -ENOMEM;
+        s->backend = &backend_xrdp;
+        s->uid = x->x.ruid;
+        s->leader = x->child.pid;
+        s->login_usec = proc_start_realtime_usec(x->child.start_ticks);
+        s->member.tree = (struct process_tree) {
+                .root = x->child.pid, .root_start = x->child.start_ticks, .owner = x->x.ruid,
+                .display = x->display,
+        };
+        int r;
+        if (asprintf(&s->id, "rdp%d", (int) x->child.pid) < 0) {
+                s->id = NULL;
+                r = -ENOMEM;
+        } else if ((r = strdup_to(&s->member.tree.env_marker, "XRDP_SESSION")) >= 0 &&
+                   (r = user_name(s->uid, &s->user)) >= 0)
+                r = describe(s, x, xrdp_pids, n_xrdp);
+        if (r < 0)
+                session_list_drop_last(l);
+        return r;
+}
+
+/* Counted once every session is known: the owner's unclaimed processes
+ * belong to this one only when the owner has no other session. */
+static int finish_tree_session(struct session_list *l, struct session *s, int self_fd, uint32_t self_audit) {
+        bool others = false;
+        for (size_t i = 0; i < l->n; i++)
+                if (&l->sessions[i] != s && l->sessions[i].uid == s->uid)
+                        others = true;
+        s->member.tree.orphans = !others;
+
+        struct proc_info *procs = NULL;
+        size_t n = 0;
+        int r = proc_scan(&s->member, 0, &procs, &n);
+        if (r < 0)
+                return r;
+        s->processes = 0;
+        for (size_t i = 0; i < n; i++)
+                if (proc_is_alive(&procs[i]))
+                        s->processes++;
+        free(procs);
+
+        /* Typed inside the desktop: a descendant of the session, or a
+         * process carrying its environment; never a mere orphan. */
+        enum tree_relation rel;
+        r = membership_tree_relation_at(&s->member.tree, self_fd, self_audit, &rel);
+        if (r < 0)
+                return r;
+        s->current = rel == TREE_ROOT_OR_DESCENDANT || rel == TREE_ENVIRONMENT;
+        return 0;
+}
+
+static int xrdp_discover(struct session_list *l) {
+        struct proc_table t = { 0 };
+        pid_t *xrdp_pids = NULL;
+        size_t n_xrdp = 0, first_new = l->n;
+        int r = proc_walk_all(collect, &t);
+        if (r < 0)
+                goto out;
+        if (t.n > 1)
+                qsort(t.procs, t.n, sizeof(*t.procs), cmp_proc_pid);
+
+        xrdp_pids = calloc(t.n ? t.n : 1, sizeof(*xrdp_pids));
+        if (!xrdp_pids) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < t.n; i++)
+                if (streq(t.procs[i].comm, "xrdp"))
+                        xrdp_pids[n_xrdp++] = t.procs[i].pid;
+
+        for (size_t i = 0; i < t.n; i++) {
+                if (!is_session_child(&t, &t.procs[i]))
+                        continue;
+                struct xrdp_session x;
+                r = find_x_server(&t, &t.procs[i], &x);
+                if (r < 0)
+                        goto out;
+                if (r == 0)
+                        continue; /* starting, or its X server is gone: not a session yet or any more */
+                struct session *known;
+                r = session_holding(l, x.child.pid, &known);
+                if (r == -ESRCH)
+                        continue;
+                if (r < 0)
+                        goto out;
+                r = known ? describe(known, &x, xrdp_pids, n_xrdp) : new_session(l, &x, xrdp_pids, n_xrdp);
+                if (r < 0)
+                        goto out;
+        }
+
+        if (l->n > first_new) {
+                uint32_t self_audit;
+                _cleanup_close_ int self_fd = open_proc_dir(getpid());
+                r = self_fd < 0 ? self_fd : proc_session_id_at(self_fd, &self_audit);
+                for (size_t i = first_new; r >= 0 && i < l->n; i++)
+                        r = finish_tree_session(l, &l->sessions[i], self_fd, self_audit);
+                if (r < 0)
+                        goto out;
+        }
+        r = 0;
+out:
+        free(xrdp_pids);
+        proc_table_done(&t);
+        return r;
+}
+
+static int xrdp_probe(void) { return 0; }
+
+/* Whether a process without an audit session is an xrdp session's by
+ * what it carries: that session's environment, or an ancestor that is
+ * sesman's (a descendant of some session child). */
+static bool claimed_by_an_xrdp_session(const struct proc_info *p) {
+        _cleanup_free_ char *marker = NULL;
+        if (proc_getenv(p->pid, "XRDP_SESSION", &marker) == 0)
+                return true;
+        pid_t ppid = p->ppid;
+        for (unsigned depth = 0; depth < 64 && ppid > 1; depth++) {
+                char path[32];
+                snprintf(path, sizeof(path), "/proc/%d", (int) ppid);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                struct proc_info a = { 0 };
+                if (fd < 0 || proc_read_stat_at(fd, &a) < 0)
+                        return false;
+                if (streq(a.comm, SESMAN_COMM))
+                        return true;
+                ppid = a.ppid;
+        }
+        return false;
+}
+
+/* The owner's processes that no session claims, when this one could not
+ * claim them either (the owner has other sessions): /v names them. */
+static int collect_unclaimed(const struct session *s, struct end_report *rep) {
+        struct membership orphans = { .audit_id = AUDIT_SESSION_UNSET, .tree = s->member.tree };
+        orphans.tree.orphans = true;
+        struct proc_info *procs = NULL;
+        size_t n = 0, k = 0;
+        int r = proc_scan(&orphans, PROC_SCAN_UIDS, &procs, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (proc_is_alive(&procs[i]) && procs[i].pid != getpid() && !claimed_by_an_xrdp_session(&procs[i]))
+                        procs[k++] = procs[i];
+        rep->unclaimed = procs;
+        rep->n_unclaimed = k;
+        return 0;
+}
+
+static int xrdp_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
+        *rep = (struct end_report) { .forgotten = -1 };
+        int r = session_terminate(&s->member, o, &rep->procs);
+        if (r >= 0 || r == -EBUSY) {
+                int k = s->member.tree.orphans ? 0 : collect_unclaimed(s, rep);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        return r;
+}
+
+const struct backend backend_xrdp = {
+        .name = "xrdp",
+        .probe = xrdp_probe,
+        .discover = xrdp_discover,
+        .end = xrdp_end,
+        .record = record_session_logout,
+};
