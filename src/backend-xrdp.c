@@ -19,43 +19,11 @@ static const char SESMAN_COMM[] = "xrdp-sesman";
 
 struct proc_table {
         struct proc_info *procs; /* sorted by pid */
-        size_t n, alloc;
+        size_t n;
 };
 
-static void proc_table_done(struct proc_table *t) {
-        free(t->procs);
-        *t = (struct proc_table) { 0 };
-}
-
-static int collect(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
-        struct proc_table *t = userdata;
-        struct proc_info p;
-        int r = proc_read_at(procdir_fd, pid, 0, &p);
-        if (r == -ENOENT || r == -ESRCH)
-                return 0;
-        if (r < 0)
-                return r;
-        p.session_id = audit_id;
-        if (t->n == t->alloc) {
-                size_t na = t->alloc ? t->alloc * 2 : 512;
-                struct proc_info *n = reallocarray(t->procs, na, sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
-                t->procs = n;
-                t->alloc = na;
-        }
-        t->procs[t->n++] = p;
-        return 0;
-}
-
-static int cmp_proc_pid(const void *a, const void *b) {
-        const struct proc_info *x = a, *y = b;
-        return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
 static const struct proc_info *proc_table_find(const struct proc_table *t, pid_t pid) {
-        struct proc_info key = { .pid = pid };
-        return t->n ? bsearch(&key, t->procs, t->n, sizeof(key), cmp_proc_pid) : NULL;
+        return proc_find(t->procs, t->n, pid);
 }
 
 /* sesman's per-session child: a root xrdp-sesman whose parent is the
@@ -233,11 +201,9 @@ static int xrdp_discover(struct session_list *l) {
         struct proc_table t = { 0 };
         pid_t *xrdp_pids = NULL;
         size_t n_xrdp = 0, first_new = l->n;
-        int r = proc_walk_all(collect, &t);
+        int r = proc_scan_all(0, &t.procs, &t.n);
         if (r < 0)
                 goto out;
-        if (t.n > 1)
-                qsort(t.procs, t.n, sizeof(*t.procs), cmp_proc_pid);
 
         xrdp_pids = calloc(t.n ? t.n : 1, sizeof(*xrdp_pids));
         if (!xrdp_pids) {
@@ -280,7 +246,7 @@ static int xrdp_discover(struct session_list *l) {
         r = 0;
 out:
         free(xrdp_pids);
-        proc_table_done(&t);
+        free(t.procs);
         return r;
 }
 

@@ -8,6 +8,8 @@ static int discover_with(const struct backend *b, struct session_list *l) {
         int r = b->discover(l);
         if (r >= 0)
                 r = backend_xrdp.discover(l);
+        if (r >= 0)
+                r = backend_x2go.discover(l);
         if (r < 0) {
                 session_list_done(l);
                 return r;

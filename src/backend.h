@@ -28,6 +28,12 @@ struct end_report {
          * could belong to any of them, and so were not ended. */
         struct proc_info *unclaimed;
         size_t n_unclaimed;
+        /* The remote desktop server's own tool, asked before anything else
+         * (x2goterminate-session): what it returned (0 or a negative
+         * errno) and its wait status. */
+        const char *server_tool;
+        int server_error;
+        int server_status;
 };
 
 struct record_report {
@@ -57,6 +63,9 @@ extern const struct backend backend_logind;
 /* Adds xrdp's sessions to those another backend found, and tells those it
  * found already (by their audit session or cgroup) what xrdp knows. */
 extern const struct backend backend_xrdp;
+/* Tells the login sessions that run an X2Go desktop what X2Go knows, and
+ * takes over ending them. */
+extern const struct backend backend_x2go;
 
 /* Discovers the sessions with the chosen backend.  auto takes logind when
  * it runs and answers, else the kernel's audit sessions; *ret_fallback_error

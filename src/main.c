@@ -223,7 +223,8 @@ static int end_session(const struct options *o, const struct session *s, const s
                 .kill_wait_usec = 3000000u,
                 .caller = caller,
                 .graphical = s->type == SESSION_TYPE_X11 || s->type == SESSION_TYPE_WAYLAND ||
-                             s->type == SESSION_TYPE_MIR || s->type == SESSION_TYPE_RDP,
+                             s->type == SESSION_TYPE_MIR || s->type == SESSION_TYPE_RDP ||
+                             s->type == SESSION_TYPE_X2GO,
                 .owner = s->uid,
         };
         struct end_report host;

@@ -59,7 +59,8 @@ bool cgroup_path_under(const char *path, const char *dir) {
 
 int membership_contains_at(const struct membership *m, int procdir_fd) {
         uint32_t audit_id = AUDIT_SESSION_UNSET;
-        if (m->audit_id != AUDIT_SESSION_UNSET) {
+        /* A process tree takes only processes outside every audit session. */
+        if (m->audit_id != AUDIT_SESSION_UNSET || m->tree.root > 0) {
                 int r = proc_session_id_at(procdir_fd, &audit_id);
                 if (r < 0)
                         return r;
@@ -143,6 +144,8 @@ int membership_tree_relation_at(const struct process_tree *t, int procdir_fd, ui
 int membership_contains_known_at(const struct membership *m, int procdir_fd, uint32_t audit_id) {
         int r;
         if (m->audit_id != AUDIT_SESSION_UNSET && audit_id == m->audit_id)
+                return 1;
+        if (m->audit_id_also && m->audit_id_also != AUDIT_SESSION_UNSET && audit_id == m->audit_id_also)
                 return 1;
         if (m->tree.root > 0) {
                 enum tree_relation rel;

@@ -34,6 +34,9 @@ struct process_tree {
 
 struct membership {
         uint32_t audit_id;      /* AUDIT_SESSION_UNSET: none */
+        /* A second login that is part of the same session: the ssh login
+         * of an X2Go session's current connection, after a resume. */
+        uint32_t audit_id_also;
         char *cgroup;           /* NULL: none; else "/user.slice/.../session-3.scope" */
         char *cgroup_hierarchy; /* with cgroup */
         struct process_tree tree;

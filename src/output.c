@@ -167,6 +167,8 @@ int output_sessions_json(FILE *f, const struct session_list *l, const struct ses
                         fputs("null", f);
                 fputs(",\"cgroup\":", f);
                 json_string(f, s->member.cgroup);
+                fputs(",\"desktop_session\":", f);
+                json_string(f, s->desktop_id);
                 fputs(",\"membership\":", f);
                 json_string(f, membership_kind(&s->member));
                 fputs(",\"remote_host\":", f);

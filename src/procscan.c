@@ -248,6 +248,30 @@ int proc_scan(const struct membership *m, unsigned flags, struct proc_info **ret
         return 0;
 }
 
+static int cmp_proc_pid(const void *a, const void *b) {
+        const struct proc_info *x = a, *y = b;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int proc_scan_all(unsigned flags, struct proc_info **ret, size_t *ret_n) {
+        struct collect c = { .flags = flags };
+        int r = proc_walk_all(collect_one, &c);
+        if (r < 0) {
+                free(c.list);
+                return r;
+        }
+        if (c.n > 1)
+                qsort(c.list, c.n, sizeof(*c.list), cmp_proc_pid);
+        *ret = c.list;
+        *ret_n = c.n;
+        return 0;
+}
+
+const struct proc_info *proc_find(const struct proc_info *sorted, size_t n, pid_t pid) {
+        struct proc_info key = { .pid = pid };
+        return n ? bsearch(&key, sorted, n, sizeof(key), cmp_proc_pid) : NULL;
+}
+
 int proc_read_stat_at(int procdir_fd, struct proc_info *p) {
         _cleanup_free_ char *stat = NULL;
         int r = read_small_file_at(procdir_fd, "stat", &stat, NULL);

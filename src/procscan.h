@@ -36,6 +36,11 @@ struct membership;
  * Returns 0 or a negative errno. */
 int proc_scan(const struct membership *m, unsigned flags, struct proc_info **ret, size_t *ret_n);
 
+/* Every process of the host (thread group), sorted by pid, and the one with
+ * a given pid in such a list. */
+int proc_scan_all(unsigned flags, struct proc_info **ret, size_t *ret_n);
+const struct proc_info *proc_find(const struct proc_info *sorted, size_t n, pid_t pid);
+
 /* Calls fn for every process with an audit session when m is NULL, else for
  * every member of m, with its /proc/PID directory fd and its audit session.
  * The fd stays bound to that very process: once it is reaped, reads through

@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <stdarg.h>
+#include <sys/wait.h>
 #include <utmpx.h>
 
 #include "exit-status.h"
@@ -104,8 +105,27 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
 
 /* What the session host said when asked to end the session, and what it
  * knows of it afterwards. */
+static void report_server(const struct options *o, const struct session *s, const struct end_report *rep) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        if (!rep->server_tool)
+                return;
+        const char *id = printable_or_dash(s->desktop_id, &b1), *user = printable_or_dash(s->user, &b2);
+        if (rep->server_error < 0)
+                report_verbose(o, _("Could not run %s %s as %s: %s; ending its processes anyway"), rep->server_tool, id,
+                               user, strerror(-rep->server_error));
+        else if (WIFEXITED(rep->server_status) && WEXITSTATUS(rep->server_status) == 0)
+                report_verbose(o, _("Ran %s %s as %s"), rep->server_tool, id, user);
+        else if (WIFEXITED(rep->server_status))
+                report_verbose(o, _("Ran %s %s as %s: exit status %d; ending its processes anyway"), rep->server_tool, id,
+                               user, WEXITSTATUS(rep->server_status));
+        else
+                report_verbose(o, _("Ran %s %s as %s: killed by signal %d; ending its processes anyway"),
+                               rep->server_tool, id, user, WTERMSIG(rep->server_status));
+}
+
 static void report_host(const struct options *o, const struct session *s, const struct end_report *rep) {
         _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        report_server(o, s, rep);
         if (!rep->asked)
                 return;
         if (rep->ask_error == 0)

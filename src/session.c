@@ -20,6 +20,7 @@ static const char *const type_names[] = {
         [SESSION_TYPE_MIR] = "mir",
         [SESSION_TYPE_WEB] = "web",
         [SESSION_TYPE_RDP] = "rdp",
+        [SESSION_TYPE_X2GO] = "x2go",
 };
 
 const char *session_type_to_string(enum session_type t) {
@@ -106,6 +107,7 @@ void session_done(struct session *s) {
         free(s->remote_host);
         free(s->utmp_id);
         free(s->utmp_line);
+        free(s->desktop_id);
         *s = (struct session) { 0 };
 }
 
@@ -133,6 +135,14 @@ struct session *session_list_append(struct session_list *l) {
                 .idle_usec = -1,
         };
         return s;
+}
+
+void session_list_remove(struct session_list *l, size_t i) {
+        if (i >= l->n)
+                return;
+        session_done(&l->sessions[i]);
+        memmove(&l->sessions[i], &l->sessions[i + 1], (l->n - i - 1) * sizeof(*l->sessions));
+        l->n--;
 }
 
 void session_list_drop_last(struct session_list *l) {

@@ -22,6 +22,7 @@ enum session_type {
         SESSION_TYPE_MIR,
         SESSION_TYPE_WEB,
         SESSION_TYPE_RDP,         /* an xrdp session */
+        SESSION_TYPE_X2GO,        /* an X2Go session */
 };
 
 /* One login session, whichever backend found it.  Every string in it was
@@ -54,6 +55,11 @@ struct session {
         char *utmp_id;
         char *utmp_line;
         pid_t utmp_pid;
+        /* A remote desktop server's own name for it (X2Go's session ID), and
+         * the backend that found the login it runs in, when the server's
+         * backend took over ending it. */
+        char *desktop_id;
+        const struct backend *underlying;
 };
 
 struct session_list {
@@ -68,6 +74,9 @@ void session_list_done(struct session_list *l);
 /* A new zeroed session at the end of the list (audit_session unset, idle
  * unknown); NULL when out of memory. */
 struct session *session_list_append(struct session_list *l);
+
+/* Removes the i-th session (another one took it in). */
+void session_list_remove(struct session_list *l, size_t i);
 
 /* Drops the last session appended. */
 void session_list_drop_last(struct session_list *l);

@@ -225,3 +225,21 @@ def test_plain_logoff_typed_inside_the_desktop_logs_it_off(xrdp, rdp_users, rdp_
                 os.unlink(f)
             except FileNotFoundError:
                 pass
+
+
+@pytest.mark.parametrize("backend", ["Xvnc", "Xorg"])
+def test_another_user_lists_xrdp_sessions_without_root(xrdp, rdp_users, rdp_client, backend):
+    """Listing needs no root: another user's xrdp session is shown as it is,
+    though that user's sockets and environment cannot be read."""
+    u, other = rdp_users(2)
+    xrdp.set_pam_loginuid(False)
+    xrdp.install_desktop(u, "notty")
+    c = rdp_client(u, backend)
+    s = c.session()
+    cp = subprocess.run(["setpriv", f"--reuid={other.uid}", f"--regid={other.gid}", "--init-groups",
+                         "--inh-caps=-all", "--", LOGOFF, "--list", "--json"], capture_output=True, text=True,
+                        timeout=60, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"}, stdin=subprocess.DEVNULL)
+    assert cp.returncode == 0, cp.stderr
+    rows = {r["id"]: r for r in json.loads(cp.stdout)["sessions"]}
+    row = rows[f"rdp{s.sesman_child}"]
+    assert (row["name"], row["user"], row["type"], row["state"]) == (f":{s.display}", u.name, "rdp", "active"), row
