@@ -189,7 +189,7 @@ static int find_session(struct session_list *l, pid_t pid, size_t *ret) {
 }
 
 static int take_over(struct session_list *l, const struct x2go_agent *a, const struct proc_info *procs, size_t n) {
-        size_t i;
+        size_t i = 0;
         int r = find_session(l, a->proc.pid, &i);
         if (r == -ESRCH || r == -ENOENT)
                 return 0; /* gone, or in no login session (sshd without pam_loginuid) */

@@ -51,3 +51,19 @@ def test_completion_of_a_session_without_name(mksession):
     s = mksession("sleep", "100000", user=USER1, opts=["-N", "-U", "-H", "192.0.2.3"])
     words = complete("logoff ''")
     assert str(s.sid) in words and USER1 not in words
+
+
+def test_man_page_renders_clean():
+    """No stray control characters (a "\\f" font escape once became a form
+    feed), and groff has nothing to warn about."""
+    raw = (SOURCE / "man" / "logoff.1").read_bytes()
+    bad = [i for i, b in enumerate(raw) if b < 0x20 and b not in (0x0a, 0x09)]
+    assert bad == [], raw[max(0, bad[0] - 40):bad[0] + 10] if bad else ""
+    cp = subprocess.run(["groff", "-man", "-ww", "-z", str(SOURCE / "man" / "logoff.1")], capture_output=True,
+                        text=True, timeout=30)
+    assert cp.returncode == 0 and cp.stderr == "", cp.stderr
+    text = subprocess.run(["groff", "-man", "-Tutf8", "-rHY=0", "-rLL=300n", "-P-c", "-P-b", "-P-u",
+                           str(SOURCE / "man" / "logoff.1")], capture_output=True, text=True, timeout=30).stdout
+    text = " ".join(text.split())
+    assert "(user@UID.service)" in text and "(TerminateSession)" in text, text[:3000]
+    assert 'select(.user == "alice")' in text
