@@ -27,7 +27,7 @@ static int cmp_proc_by_session_then_start(const void *a, const void *b) {
 static int fill_from_environment(struct session *s, const struct proc_info *procs, size_t n) {
         const size_t max_tries = 64;
         _cleanup_free_ char *display = NULL;
-        bool remote_desktop = false;
+        enum session_type remote_desktop = SESSION_TYPE_UNSPECIFIED;
         for (size_t i = 0; i < n && i < max_tries && !(remote_desktop && display && s->remote_host); i++) {
                 if (!proc_is_alive(&procs[i]))
                         continue;
@@ -37,19 +37,27 @@ static int fill_from_environment(struct session *s, const struct proc_info *proc
                         if (!display)
                                 return -ENOMEM;
                 }
-                if (!remote_desktop && (proc_getenv(procs[i].pid, "XRDP_SESSION", &marker) == 0 ||
-                                        proc_getenv(procs[i].pid, "X2GO_SESSION", &marker) == 0))
-                        remote_desktop = true;
+                if (!remote_desktop && proc_getenv(procs[i].pid, "XRDP_SESSION", &marker) == 0)
+                        remote_desktop = SESSION_TYPE_RDP;
+                if (!remote_desktop && proc_getenv(procs[i].pid, "X2GO_SESSION", &marker) == 0)
+                        remote_desktop = SESSION_TYPE_X2GO;
                 if (!s->remote_host && proc_getenv(procs[i].pid, "SSH_CONNECTION", &ssh) == 0) {
                         ssh[strcspn(ssh, " ")] = '\0';
                         if (*ssh)
                                 s->remote_host = TAKE_PTR(ssh);
                 }
         }
-        if (display && (!s->name || remote_desktop)) {
-                free(s->name);
-                s->name = TAKE_PTR(display);
-                s->type = SESSION_TYPE_X11;
+        if (!display || (s->name && !remote_desktop))
+                return 0;
+        free(s->name);
+        s->name = TAKE_PTR(display);
+        s->type = SESSION_TYPE_X11;
+        /* Only its server can say a remote desktop is still there (the xrdp
+         * and X2Go backends do, for the live ones): what carries its
+         * environment otherwise is what is left of a finished one. */
+        if (remote_desktop) {
+                s->type = remote_desktop;
+                s->state = SESSION_DISCONNECTED;
         }
         return 0;
 }
@@ -155,8 +163,10 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
                         return -ENOMEM;
                 free(s->name);
                 s->name = d;
-                s->type = SESSION_TYPE_X11;
-                s->state = SESSION_ACTIVE;
+                if (s->type != SESSION_TYPE_RDP && s->type != SESSION_TYPE_X2GO) {
+                        s->type = SESSION_TYPE_X11;
+                        s->state = SESSION_ACTIVE;
+                }
         } else if (s->name)
                 s->type = SESSION_TYPE_TTY;
 

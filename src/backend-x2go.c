@@ -43,13 +43,11 @@ static bool x2go_id_is_valid(const char *id) {
 
 /* "-name X2GO-<id>" and ":N" from the agent's command line. */
 static int parse_agent_cmdline(pid_t pid, struct x2go_agent *a) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
         _cleanup_free_ char *cmdline = NULL;
         size_t len;
-        int r = read_small_file_at(AT_FDCWD, path, &cmdline, &len);
+        int r = proc_read_cmdline(pid, &cmdline, &len);
         if (r < 0)
-                return r == -ENOENT ? -ESRCH : r;
+                return r;
         bool have_display = false;
         const char *prev = "";
         for (size_t off = 0; off < len; off += strnlen(cmdline + off, len - off) + 1) {

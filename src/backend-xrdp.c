@@ -42,13 +42,11 @@ static bool is_session_child(const struct proc_table *t, struct proc_info *p) {
 
 /* N of the ":N" argument of an X server's command line. */
 static int x_display_of(pid_t pid, unsigned *ret) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
         _cleanup_free_ char *cmdline = NULL;
         size_t len;
-        int r = read_small_file_at(AT_FDCWD, path, &cmdline, &len);
+        int r = proc_read_cmdline(pid, &cmdline, &len);
         if (r < 0)
-                return r == -ENOENT ? -ESRCH : r;
+                return r;
         for (size_t off = 0; off < len; off += strnlen(cmdline + off, len - off) + 1) {
                 const char *arg = cmdline + off;
                 uint32_t n;
@@ -252,6 +250,11 @@ out:
 
 static int xrdp_probe(void) { return 0; }
 
+static bool is_sesman(const struct proc_info *a, void *userdata) {
+        (void) userdata;
+        return streq(a->comm, SESMAN_COMM);
+}
+
 /* Whether a process without an audit session is an xrdp session's by
  * what it carries: that session's environment, or an ancestor that is
  * sesman's (a descendant of some session child). */
@@ -259,19 +262,7 @@ static bool claimed_by_an_xrdp_session(const struct proc_info *p) {
         _cleanup_free_ char *marker = NULL;
         if (proc_getenv(p->pid, "XRDP_SESSION", &marker) == 0)
                 return true;
-        pid_t ppid = p->ppid;
-        for (unsigned depth = 0; depth < 64 && ppid > 1; depth++) {
-                char path[32];
-                snprintf(path, sizeof(path), "/proc/%d", (int) ppid);
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                struct proc_info a = { 0 };
-                if (fd < 0 || proc_read_stat_at(fd, &a) < 0)
-                        return false;
-                if (streq(a.comm, SESMAN_COMM))
-                        return true;
-                ppid = a.ppid;
-        }
-        return false;
+        return proc_find_ancestor(p->ppid, is_sesman, NULL, NULL) > 0;
 }
 
 /* The owner's processes that no session claims, when this one could not

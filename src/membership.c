@@ -68,28 +68,17 @@ int membership_contains_at(const struct membership *m, int procdir_fd) {
         return membership_contains_known_at(m, procdir_fd, audit_id);
 }
 
-/* Deep enough for any desktop; a longer chain is not followed further. */
-#define TREE_MAX_DEPTH 64
+static bool is_tree_root(const struct proc_info *a, void *userdata) {
+        const struct process_tree *t = userdata;
+        return a->pid == t->root;
+}
 
-static int tree_descends_from_root(const struct process_tree *t, const struct proc_info *p) {
+static bool tree_descends_from_root(const struct process_tree *t, const struct proc_info *p) {
         if (p->pid == t->root)
                 return p->start_ticks == t->root_start;
-        pid_t ppid = p->ppid;
-        for (unsigned depth = 0; depth < TREE_MAX_DEPTH && ppid > 1; depth++) {
-                char path[32];
-                snprintf(path, sizeof(path), "/proc/%d", (int) ppid);
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        return 0; /* gone: its children were reparented, or are about to be */
-                struct proc_info a = { 0 };
-                int r = proc_read_stat_at(fd, &a);
-                if (r < 0)
-                        return 0;
-                if (a.pid == t->root)
-                        return a.start_ticks == t->root_start;
-                ppid = a.ppid;
-        }
-        return 0;
+        struct proc_info root;
+        return proc_find_ancestor(p->ppid, is_tree_root, (void *) t, &root) > 0 &&
+               root.start_ticks == t->root_start;
 }
 
 /* DISPLAY=:N or :N.S */

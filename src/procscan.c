@@ -272,6 +272,33 @@ const struct proc_info *proc_find(const struct proc_info *sorted, size_t n, pid_
         return n ? bsearch(&key, sorted, n, sizeof(key), cmp_proc_pid) : NULL;
 }
 
+int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        int r = read_small_file_at(AT_FDCWD, path, ret, ret_len);
+        return r == -ENOENT ? -ESRCH : r;
+}
+
+int proc_find_ancestor(pid_t ppid, bool (*is_it)(const struct proc_info *a, void *userdata), void *userdata,
+                       struct proc_info *ret) {
+        for (unsigned depth = 0; depth < PROC_MAX_ANCESTORS && ppid > 1; depth++) {
+                char path[32];
+                snprintf(path, sizeof(path), "/proc/%d", (int) ppid);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                struct proc_info a = { 0 };
+                /* Gone: its children were reparented, or are about to be. */
+                if (fd < 0 || proc_read_stat_at(fd, &a) < 0)
+                        return 0;
+                if (is_it(&a, userdata)) {
+                        if (ret)
+                                *ret = a;
+                        return 1;
+                }
+                ppid = a.ppid;
+        }
+        return 0;
+}
+
 int proc_read_stat_at(int procdir_fd, struct proc_info *p) {
         _cleanup_free_ char *stat = NULL;
         int r = read_small_file_at(procdir_fd, "stat", &stat, NULL);

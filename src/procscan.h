@@ -78,6 +78,16 @@ int proc_session_id_at(int procdir_fd, uint32_t *ret);
 /* /proc/PID/sessionid of one process; -ESRCH if it is gone. */
 int proc_session_id(pid_t pid, uint32_t *ret);
 
+/* /proc/PID/cmdline: NUL-separated arguments (-ESRCH: gone). */
+int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len);
+
+/* The nearest ancestor, starting at the process ppid, for which is_it says
+ * yes: 1 (and *ret when given), or 0 when the chain reaches init, ends (a
+ * process exited) or is deeper than PROC_MAX_ANCESTORS. */
+#define PROC_MAX_ANCESTORS 64
+int proc_find_ancestor(pid_t ppid, bool (*is_it)(const struct proc_info *a, void *userdata), void *userdata,
+                       struct proc_info *ret);
+
 /* The value of NAME in /proc/PID/environ (needs ptrace access: usually root). */
 int proc_getenv(pid_t pid, const char *name, char **ret);
 /* The same through a /proc/PID directory fd: -ENOENT when it is not set. */

@@ -426,7 +426,7 @@ def test_graphical_session_gets_term_first_and_its_root_helper_exits_by_itself(m
     assert cp.returncode == 0, cp.stdout + cp.stderr
     out = cp.stdout
     assert log.read_text().split() == ["TERM", "HUP"], log.read_text()
-    assert re.search(r"Sent SIGTERM and SIGCONT to \d+ processes", out), out
+    assert re.search(r"Sent SIGTERM and SIGCONT to \d+ process(es)?;", out), out
     assert re.search(r"Sent SIGHUP to \d+ process(es)? that outlived SIGTERM", out), out
     # mksession's monitor (and any root child it has at that moment) ends by itself
     m = re.search(r"Left (\d+) root helpers? of the session to exit by (?:itself|themselves) once the user's "

@@ -243,3 +243,32 @@ def test_another_user_lists_xrdp_sessions_without_root(xrdp, rdp_users, rdp_clie
     rows = {r["id"]: r for r in json.loads(cp.stdout)["sessions"]}
     row = rows[f"rdp{s.sesman_child}"]
     assert (row["name"], row["user"], row["type"], row["state"]) == (f":{s.display}", u.name, "rdp", "active"), row
+
+
+def test_leftovers_of_a_finished_desktop_are_disc_not_a_second_session(xrdp, rdp_users, rdp_client):
+    """With pam_loginuid, the desktop's background processes outlive it when
+    the user logs out from the desktop: what is left is shown Disc, and a new
+    login on the same display is the one Active session there."""
+    (u,) = rdp_users(1)
+    xrdp.set_pam_loginuid(True)
+    xrdp.install_desktop(u, "notty")
+    c = rdp_client(u, "Xvnc")
+    s = c.session()
+    HR.wait_until(s.escapee, 5, what="the desktop's escapee to run")
+    old = sid_of(s)
+    # The user logs out from the desktop: its window manager ends.
+    os.kill(s.wm_pid(), 9)
+    c.wait_exit(15)
+    HR.wait_until(lambda: not HR.proc_alive(s.sesman_child), 15, what="sesman's child to clean up")
+    row = list_json()[old]
+    assert (row["name"], row["type"], row["state"]) == (f":{s.display}", "rdp", "disconnected"), row
+
+    c2 = rdp_client(u, "Xvnc")
+    s2 = c2.session()
+    assert s2.display == s.display
+    new = sid_of(s2)
+    rows = [r for r in list_json().values() if r["name"] == f":{s.display}"]
+    assert sorted((r["id"], r["state"]) for r in rows) == sorted([(old, "disconnected"), (new, "active")])
+    cp = run_logoff(f":{s.display}", "/v")  # the live one, not what is left of the old one
+    assert cp.returncode == 0 and f"Session {new}:" in cp.stdout, cp.stdout + cp.stderr
+    c2.wait_exit(15)
