@@ -769,16 +769,9 @@ static int logind_end(const struct session *s, const struct terminate_options *o
         if (r < 0)
                 return r;
 
-        /* What the session holds before logind ends part of it, so the
-         * report counts every process. */
-        _cleanup_free_ struct proc_info *known = NULL;
-        size_t n_known = 0;
-        r = proc_scan(&s->member, 0, &known, &n_known);
-        if (r < 0)
-                return r;
+        /* session_end() counted what the session held before logind ends
+         * part of it. */
         struct terminate_options to = *o;
-        to.known = known;
-        to.n_known = n_known;
 
         /* logind first, so its state, its polkit rules and the session's
          * scope stay consistent: it decides whether the caller may. */

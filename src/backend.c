@@ -41,6 +41,24 @@ int backends_discover(enum backend_choice choice, struct session_list *l, int *r
         }
 }
 
+int session_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
+        /* What the session holds before anything is done: its host, or
+         * the first signals, end some processes before a round meets them
+         * (a terminal's shell dies with its terminal), and the report
+         * counts every one. */
+        _cleanup_free_ struct proc_info *known = NULL;
+        size_t n_known = 0;
+        int r = proc_scan(&s->member, 0, &known, &n_known);
+        if (r < 0) {
+                *rep = (struct end_report) { .forgotten = -1 };
+                return r;
+        }
+        struct terminate_options to = *o;
+        to.known = known;
+        to.n_known = n_known;
+        return s->backend->end(s, &to, rep);
+}
+
 void end_report_done(struct end_report *rep) {
         terminate_report_done(&rep->procs);
         free(rep->unclaimed);

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "procscan.h"
+#include "records.h"
 #include "session.h"
 #include "terminate.h"
 
@@ -38,6 +39,7 @@ struct end_report {
 
 struct record_report {
         int utmp;                 /* 1: written; 0: nothing to do; or a negative errno */
+        struct utmp_write_report utmp_write;
         int wtmpdb;               /* likewise, for wtmpdb */
 };
 
@@ -72,6 +74,9 @@ extern const struct backend backend_x2go;
  * then says why logind was not used (0 when it was, or was not wanted).
  * The remote desktop servers' sessions are added in every case. */
 int backends_discover(enum backend_choice choice, struct session_list *l, int *ret_fallback_error);
+
+/* Ends the session through its backend, counting its processes first. */
+int session_end(const struct session *s, const struct terminate_options *o, struct end_report *rep);
 
 void end_report_done(struct end_report *rep);
 

@@ -228,7 +228,7 @@ static int end_session(const struct options *o, const struct session *s, const s
                 .owner = s->uid,
         };
         struct end_report host;
-        int r = s->backend->end(s, &to, &host);
+        int r = session_end(s, &to, &host);
         int code = report_end(o, s, &host, r);
         if (code == EXIT_OK) {
                 struct record_report rec;

@@ -25,10 +25,23 @@ const struct utmp_login *utmp_find_login(const struct utmp_login *logins, size_t
 int utmp_read_logins(struct utmp_login **ret, size_t *ret_n);
 void utmp_logins_free(struct utmp_login *l, size_t n);
 
+#include "utmpfile.h"
+
+/* How long the lock login and sshd take on utmp and wtmp is waited for
+ * before writing without it. */
+#define UTMP_LOCK_BOUND_USEC (2u * 1000000u)
+
+/* What writing the records met: the file a failure was about, and the locks. */
+struct utmp_write_report {
+        const char *path;        /* the file an error is about; NULL when written */
+        struct lock_wait utmp_lock, wtmp_lock;
+};
+
 /* The session is over: mark its utmp entry (ut_id, ut_line, owned by pid)
  * DEAD_PROCESS and append a logout record to wtmp, as login(1) and sshd do at
  * a normal logout.  If its owner already did, or the line has been reused by
  * a new login since, nothing is written.  Two logoff runs at once write one
- * record: the check and the update happen under a lock on utmp.
+ * record: they take turns on a lock only root can take.  A user's lock on
+ * utmp or wtmp delays the write by UTMP_LOCK_BOUND_USEC at most.
  * Returns 1 when written, 0 when nothing was left to do, or a negative errno. */
-int utmp_record_logout(const char *ut_id, const char *line, pid_t pid);
+int utmp_record_logout(const char *ut_id, const char *line, pid_t pid, struct utmp_write_report *rep);

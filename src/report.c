@@ -264,6 +264,36 @@ int report_end(const struct options *o, const struct session *s, const struct en
         return code;
 }
 
+/* What the admin can do about a login record that could not be written. */
+static const char *record_error_hint(int r) {
+        switch (r) {
+        case -EROFS:
+                return _("its file system is mounted read-only: remount it read-write, then close the entry with "
+                         "utmpdump or by logging the line in and out");
+        case -EACCES:
+        case -EPERM:
+                return _("only root may write it: run logoff as root");
+        case -ENOSPC:
+        case -EDQUOT:
+                return _("its file system is full");
+        case -ETIMEDOUT:
+                return _("another logoff kept the records busy for 10 s; run logoff again");
+        default:
+                return NULL;
+        }
+}
+
+static void report_lock(const struct options *o, const char *path, const struct lock_wait *w) {
+        if (w->locked)
+                return;
+        if (w->holder > 0)
+                report_verbose(o, _("%s was locked by process %d for %.1f s: wrote without its lock"), path,
+                               (int) w->holder, (double) w->waited_usec / 1e6);
+        else
+                report_verbose(o, _("%s stayed locked for %.1f s: wrote without its lock"), path,
+                               (double) w->waited_usec / 1e6);
+}
+
 int report_records(const struct options *o, const struct session *s, const struct record_report *rec) {
         _cleanup_free_ char *b = NULL, *bid = NULL;
         const char *id = printable_or_dash(s->id, &bid);
@@ -271,12 +301,19 @@ int report_records(const struct options *o, const struct session *s, const struc
         if (!s->utmp_line)
                 report_verbose(o, _("No utmp entry to record"));
         else if (rec->utmp < 0) {
-                fprintf(stderr, _("%s: cannot record the logout of %s in utmp/wtmp: %s\n"), program_name,
-                        printable_or_dash(s->utmp_line, &b), strerror(-rec->utmp));
+                const char *path = rec->utmp_write.path ? rec->utmp_write.path : _PATH_UTMPX;
+                fprintf(stderr, _("%s: cannot record the logout of %s in %s: %s\n"), program_name,
+                        printable_or_dash(s->utmp_line, &b), path, strerror(-rec->utmp));
+                const char *hint = record_error_hint(rec->utmp);
+                if (hint)
+                        fprintf(stderr, "%s: %s\n", program_name, hint);
                 code = EXIT_FAILURE_GENERIC;
-        } else if (rec->utmp > 0)
+        } else if (rec->utmp > 0) {
+                report_lock(o, _PATH_UTMPX, &rec->utmp_write.utmp_lock);
+                report_lock(o, _PATH_WTMPX, &rec->utmp_write.wtmp_lock);
                 report_verbose(o, _("Marked the utmp entry of %s dead and appended a logout record to %s"),
                         printable_or_dash(s->utmp_line, &b), _PATH_WTMPX);
+        }
         else
                 report_verbose(o, _("The utmp entry of %s was already closed by its login process"),
                         printable_or_dash(s->utmp_line, &b));

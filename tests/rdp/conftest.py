@@ -20,6 +20,7 @@ Environment: LOGOFF_BUILD, the absolute path of a meson build directory
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -160,3 +161,20 @@ def rdp_client(request, xrdp, xvfb):
     yield make
     for c in made:
         c.stop()
+
+
+def assert_counts_add_up(out):
+    """/v's counts: every process met was signalled, left to exit as a root
+    helper, let finish what it started, ended first, or killed."""
+    def num(pattern):
+        m = re.search(pattern, out, re.M)
+        return int(m.group(1)) if m else 0
+    total = num(r"All (\d+) processes of the session ended") or num(r"The (\d+) process of the session ended")
+    parts = (num(r"^Sent SIGTERM and SIGCONT to (\d+) process")
+             + num(r"^Sent SIGHUP, SIGTERM and SIGCONT to (\d+) process")
+             + num(r"^Left (\d+) root helpers? of the session")
+             + num(r"^Let (\d+) process(?:es)? started after logoff signalled")
+             + num(r"^(\d+) process(?:es)? ended before logoff signalled")
+             + num(r"^Sent SIGKILL to (\d+) process")
+             + num(r"^Wrote cgroup.kill of .*: (\d+) process"))
+    assert total > 0 and parts == total, out

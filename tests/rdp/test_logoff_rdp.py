@@ -10,7 +10,7 @@ import pytest
 
 import harness as HR
 import rdp as RD
-from conftest import LOGOFF
+from conftest import LOGOFF, assert_counts_add_up
 
 UNSET = 4294967295
 
@@ -39,6 +39,7 @@ def test_logoff_ends_an_xrdp_session_as_xrdp_expects(xrdp, rdp_users, rdp_client
     assert f"Session {sid}: name :{s.display}," in cp.stdout, cp.stdout
     assert re.search(r"Sent SIGTERM and SIGCONT to \d+ process", cp.stdout), cp.stdout
     assert "root helper" in cp.stdout and "SIGKILL" not in cp.stdout, cp.stdout
+    assert_counts_add_up(cp.stdout)
 
     c.wait_exit(15)
     assert c.last_error() == "ERRINFO_LOGOFF_BY_USER", c.output()[-1500:]
@@ -145,6 +146,7 @@ def test_logoff_ends_an_xrdp_session_without_loginuid(xrdp, rdp_users, rdp_clien
     assert f"Session rdp{s.sesman_child}: name :{s.display}, user {u.name}, from 127.0.0.1" in out, out
     assert "no audit session and no cgroup" in out and f"{u.name} has no other session" in out, out
     assert "root helper" in out and "SIGKILL" not in out, out
+    assert_counts_add_up(out)
     assert not HR.proc_alive(escapee)
 
     c.wait_exit(15)

@@ -12,7 +12,7 @@ import pytest
 
 import harness as HR
 import rdp as RD
-from conftest import LOGOFF
+from conftest import LOGOFF, assert_counts_add_up
 
 UNSET = 4294967295
 
@@ -93,6 +93,7 @@ def test_logoff_ends_an_x2go_session_through_x2go(x2go, rdp_users, state):
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert f"Ran /usr/bin/x2goterminate-session {c.session_id} as {u.name}" in cp.stdout, cp.stdout
     assert f"name :{display}, user {u.name}" in cp.stdout and "type x2go" in cp.stdout, cp.stdout
+    assert_counts_add_up(cp.stdout)
     HR.wait_until(lambda: not RD.user_pids(u.uid), 10, what=f"processes of {u.name} to end")
     assert rows_of(u) == []
     # X2Go's own view: finished, in its database and in its root listing.

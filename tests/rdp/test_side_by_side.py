@@ -8,7 +8,7 @@ import subprocess
 
 import harness as HR
 import rdp as RD
-from conftest import LOGOFF
+from conftest import LOGOFF, assert_counts_add_up
 
 UNSET = 4294967295
 
@@ -56,6 +56,7 @@ def test_xrdp_connected_xrdp_disconnected_x2go_and_ssh_side_by_side(xrdp, x2go, 
                     (u4, want[u4.name][1])):
         cp = run_logoff(name, "/v")
         assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert_counts_add_up(cp.stdout)
         HR.wait_until(lambda: not RD.user_pids(u.uid), 15, what=f"processes of {u.name} to end")
     ssh.wait_client_exit(15)
     c1.wait_exit(15)
