@@ -12,6 +12,7 @@
 #include "libsystemd.h"
 #include "procscan.h"
 #include "records.h"
+#include "text.h"
 #include "util.h"
 
 #define LOGIN1 "org.freedesktop.login1"
@@ -781,8 +782,8 @@ static int logind_end(const struct session *s, const struct terminate_options *o
                                  s->id);
         if (r < 0) {
                 rep->ask_error = errno_of(&e, r);
-                rep->ask_error_name = e.name ? strdup(e.name) : NULL;
-                rep->ask_error_message = e.message ? strdup(e.message) : NULL;
+                rep->ask_error_name = e.name ? text_clean(e.name) : NULL;
+                rep->ask_error_message = e.message ? text_clean(e.message) : NULL;
                 if (rep->ask_error == -EACCES)
                         return -EACCES; /* nothing was signalled */
         }
@@ -802,9 +803,10 @@ static int logind_end(const struct session *s, const struct terminate_options *o
                 const char *base = strrchr(s->member.cgroup, '/');
                 base = base ? base + 1 : s->member.cgroup;
                 if (strlen(base) > 6 && streq(base + strlen(base) - 6, ".scope")) {
-                        rep->unit = strdup(base);
-                        if (rep->unit && unit_state(rep->unit, &rep->unit_state) < 0)
+                        rep->unit = text_clean(base);
+                        if (rep->unit && unit_state(base, &rep->unit_state) < 0)
                                 rep->unit_state = NULL;
+                        (void) text_clean_in_place(&rep->unit_state);
                 }
         }
         return 0;

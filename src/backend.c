@@ -10,6 +10,8 @@ static int discover_with(const struct backend *b, struct session_list *l) {
                 r = backend_xrdp.discover(l);
         if (r >= 0)
                 r = backend_x2go.discover(l);
+        for (size_t i = 0; r >= 0 && i < l->n; i++)
+                r = session_clean_text(&l->sessions[i]);
         if (r < 0) {
                 session_list_done(l);
                 return r;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "text.h"
 #include "util.h"
 
 const char *printable_or_dash(const char *s, char **buf) {
@@ -49,7 +50,14 @@ static const char *membership_kind(const struct membership *m) {
 }
 
 static int width_of(const char *s) {
-        return (int) strlen(s);
+        return (int) text_width(s);
+}
+
+/* s, then spaces up to width display columns (printf counts bytes). */
+static void put_padded(FILE *f, const char *s, int width) {
+        fputs(s, f);
+        for (int w = width_of(s); w < width; w++)
+                fputc(' ', f);
 }
 
 int output_sessions_table(FILE *f, const struct session_list *l, const struct session *only) {
@@ -78,9 +86,14 @@ int output_sessions_table(FILE *f, const struct session_list *l, const struct se
                 if (only && s != only)
                         continue;
                 _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
-                fprintf(f, "%c%-*s %-*s %*s  %-6s  %-11s %s\n", s->current ? '>' : ' ', w_name,
-                        s->name ? printable_or_dash(s->name, &b1) : "", w_user, printable_or_dash(s->user, &b2),
-                        w_id, printable_or_dash(s->id, &b4), session_state_to_string(s->state),
+                const char *id = printable_or_dash(s->id, &b4);
+                fputc(s->current ? '>' : ' ', f);
+                put_padded(f, s->name ? printable_or_dash(s->name, &b1) : "", w_name);
+                fputc(' ', f);
+                put_padded(f, printable_or_dash(s->user, &b2), w_user);
+                for (int w = width_of(id); w < w_id + 1; w++)
+                        fputc(' ', f);
+                fprintf(f, "%s  %-6s  %-11s %s\n", id, session_state_to_string(s->state),
                         session_type_to_string(s->type), s->remote_host ? printable_or_dash(s->remote_host, &b3) : "");
         }
         return ferror(f) ? -EIO : 0;
@@ -90,6 +103,14 @@ static void json_string(FILE *f, const char *s) {
         if (!s) {
                 fputs("null", f);
                 return;
+        }
+        /* Session strings are clean text already; one the host wrote and
+         * that is kept raw (a cgroup path) is cleaned here, so the output is
+         * always valid UTF-8. */
+        _cleanup_free_ char *clean = NULL;
+        if (!text_is_valid_utf8(s)) {
+                clean = text_clean(s);
+                s = clean ? clean : "?";
         }
         fputc('"', f);
         for (const unsigned char *p = (const unsigned char *) s; *p; p++) {

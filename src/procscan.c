@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "membership.h"
+#include "text.h"
 #include "util.h"
 
 bool vanished(int r) { return r == -ENOENT || r == -ESRCH; }
@@ -28,11 +29,8 @@ static int parse_stat(const char *buf, struct proc_info *p) {
         if (!open || !close || close < open || sscanf(buf, "%d", &pid) != 1 || pid <= 0)
                 return -EINVAL;
         p->pid = pid;
-        size_t len = (size_t) (close - open - 1);
-        if (len >= sizeof(p->comm))
-                len = sizeof(p->comm) - 1;
-        memcpy(p->comm, open + 1, len);
-        p->comm[len] = '\0';
+        /* The kernel keeps 15 bytes of it, any bytes but NUL. */
+        text_clean_into(open + 1, (size_t) (close - open - 1), p->comm, sizeof(p->comm));
 
         char state;
         int ppid, tty_nr;

@@ -20,7 +20,7 @@ struct proc_info {
         dev_t tty;            /* 0: none */
         uint64_t start_ticks; /* clock ticks after boot */
         bool child_pidns;     /* in a PID namespace below ours; only with PROC_SCAN_NS */
-        char comm[32];
+        char comm[64];        /* clean text (text.h): a hostile name shows as it is, escaped */
 };
 
 enum {

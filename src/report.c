@@ -7,9 +7,20 @@
 
 #include "exit-status.h"
 #include "output.h"
+#include "text.h"
 #include "util.h"
 
 const char program_name[] = "logoff";
+/* A string the host wrote that is kept raw to find what it names (a utmp
+ * line): cleaned for showing, into *buf. */
+static const char *raw_text_or_dash(const char *s, char **buf) {
+        *buf = NULL;
+        if (!s || !*s)
+                return "-";
+        *buf = text_clean(s);
+        return *buf ? *buf : "?";
+}
+
 void report_verbose(const struct options *o, const char *fmt, ...) {
         if (!o->verbose)
                 return;
@@ -98,7 +109,7 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
         if (s->utmp_line) {
                 _cleanup_free_ char *b = NULL;
                 printf(_("  would mark the utmp entry of %s dead and append a logout record to wtmp\n"),
-                       printable_or_dash(s->utmp_line, &b));
+                       raw_text_or_dash(s->utmp_line, &b));
         }
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_GENERIC;
 }
@@ -303,7 +314,7 @@ int report_records(const struct options *o, const struct session *s, const struc
         else if (rec->utmp < 0) {
                 const char *path = rec->utmp_write.path ? rec->utmp_write.path : _PATH_UTMPX;
                 fprintf(stderr, _("%s: cannot record the logout of %s in %s: %s\n"), program_name,
-                        printable_or_dash(s->utmp_line, &b), path, strerror(-rec->utmp));
+                        raw_text_or_dash(s->utmp_line, &b), path, strerror(-rec->utmp));
                 const char *hint = record_error_hint(rec->utmp);
                 if (hint)
                         fprintf(stderr, "%s: %s\n", program_name, hint);
@@ -312,11 +323,11 @@ int report_records(const struct options *o, const struct session *s, const struc
                 report_lock(o, _PATH_UTMPX, &rec->utmp_write.utmp_lock);
                 report_lock(o, _PATH_WTMPX, &rec->utmp_write.wtmp_lock);
                 report_verbose(o, _("Marked the utmp entry of %s dead and appended a logout record to %s"),
-                        printable_or_dash(s->utmp_line, &b), _PATH_WTMPX);
+                        raw_text_or_dash(s->utmp_line, &b), _PATH_WTMPX);
         }
         else
                 report_verbose(o, _("The utmp entry of %s was already closed by its login process"),
-                        printable_or_dash(s->utmp_line, &b));
+                        raw_text_or_dash(s->utmp_line, &b));
         if (rec->wtmpdb < 0) {
                 fprintf(stderr, _("%s: cannot record the logout of session %s in wtmpdb: %s\n"), program_name, id,
                         strerror(-rec->wtmpdb));

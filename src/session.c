@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include "procscan.h"
+#include "text.h"
 #include "util.h"
 
 const char *session_state_to_string(enum session_state s) {
@@ -94,6 +95,16 @@ bool tty_line_is_console(const char *line) {
                 }
         }
         return false;
+}
+
+int session_clean_text(struct session *s) {
+        char **fields[] = { &s->id, &s->name, &s->user, &s->class_, &s->service, &s->seat, &s->remote_host };
+        for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+                int r = text_clean_in_place(fields[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 void session_done(struct session *s) {

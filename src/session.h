@@ -75,6 +75,11 @@ void session_list_done(struct session_list *l);
  * unknown); NULL when out of memory. */
 struct session *session_list_append(struct session_list *l);
 
+/* Cleans the strings that are shown (text.h), once, when the session is
+ * known; utmp_line, utmp_id and the cgroup stay as the host wrote them, to
+ * find what they name. */
+int session_clean_text(struct session *s);
+
 /* Removes the i-th session (another one took it in). */
 void session_list_remove(struct session_list *l, size_t i);
 

@@ -1,0 +1,62 @@
+"""Strings from outside are cleaned once, where they enter (issue 9): a
+remote host name with invalid UTF-8 and a terminal escape, a display named
+in Korean.  The table, /v and JSON show them as valid, printable UTF-8 that
+no terminal acts on, and the table lines up by display columns."""
+
+import json
+import os
+import subprocess
+import unicodedata
+
+import harness as H
+from conftest import LOGOFF, USER1, run_logoff
+
+EVIL_HOST = b"evil\xff\xfe\x1b[31mred\x9b2J"
+EVIL_CLEAN = "evil\\xff\\xfe\\x1b[31mred\\x9b2J"
+
+
+def raw_logoff(*args):
+    """logoff with its output as bytes: nothing is decoded for it."""
+    return subprocess.run([LOGOFF, *args], capture_output=True, timeout=60, env={"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"},
+                          stdin=subprocess.DEVNULL)
+
+
+def assert_clean(out: bytes):
+    text = out.decode("utf-8")  # strict: invalid UTF-8 fails here
+    bad = [c for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf")]
+    assert bad == [], text
+
+
+def columns(s):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def test_hostile_host_name_is_clean_in_table_json_and_verbose(mksession):
+    s = mksession("sleep", "100000", user=USER1, opts=["-H", os.fsdecode(EVIL_HOST)])
+    cp = raw_logoff("--list")
+    assert cp.returncode == 0, cp.stderr
+    assert_clean(cp.stdout)
+    assert EVIL_CLEAN.encode() in cp.stdout, cp.stdout
+    cp = raw_logoff("--list", "--json")
+    assert cp.returncode == 0
+    assert_clean(cp.stdout)
+    rows = {r["id"]: r for r in json.loads(cp.stdout.decode("utf-8"))["sessions"]}
+    assert rows[str(s.sid)]["remote_host"] == EVIL_CLEAN, rows[str(s.sid)]
+    cp = raw_logoff(str(s.sid), "/v")
+    assert cp.returncode == 0, cp.stderr
+    assert_clean(cp.stdout + cp.stderr)
+    assert f"from {EVIL_CLEAN}".encode() in cp.stdout, cp.stdout
+
+
+def test_wide_names_line_up_by_display_columns(mksession):
+    wide = mksession("sleep", "100000", user=USER1, opts=["-N", "-D", ":한글"])
+    plain = mksession("sleep", "100000", user=USER1, opts=["-N", "-D", ":32"])
+    cp = run_logoff("--list")
+    assert cp.returncode == 0, cp.stderr
+    lines = {ln.split()[2]: ln for ln in cp.stdout.splitlines()[1:] if len(ln.split()) > 2}
+    a, b = lines[str(wide.sid)], lines[str(plain.sid)]
+    assert a.split()[0] == ":한글", a
+    # USERNAME starts at the same column on both lines, and so does ID's end.
+    assert columns(a[:a.index(USER1)]) == columns(b[:b.index(USER1)]), (a, b)
+    assert columns(a[:a.index(str(wide.sid)) + len(str(wide.sid))]) == \
+        columns(b[:b.index(str(plain.sid)) + len(str(plain.sid))]), (a, b)
