@@ -284,7 +284,28 @@ static int run_logoff(const struct options *o) {
         return code;
 }
 
+/* A caller may start us with stdin, stdout or stderr closed: the next file
+ * opened (utmp) would take that number, and what is printed would land in
+ * it.  Before any file is opened, each is open on /dev/null at least. */
+static int open_standard_fds(void) {
+        for (int fd = 0; fd < 3; fd++) {
+                if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+                        continue;
+                int n = open("/dev/null", O_RDWR | O_NOCTTY);
+                if (n < 0)
+                        return -errno;
+                if (n != fd) {
+                        /* Lower numbers were open: it cannot be lower. */
+                        close(n);
+                        return -EBADF;
+                }
+        }
+        return 0;
+}
+
 int main(int argc, char **argv) {
+        if (open_standard_fds() < 0)
+                return EXIT_FAILURE_GENERIC;
         setlocale(LC_ALL, "");
         bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
         textdomain(GETTEXT_PACKAGE);

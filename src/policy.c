@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <linux/capability.h>
+#include <sys/auxv.h>
 
 #include "backend.h"
 #include "util.h"
@@ -22,6 +23,7 @@ int caller_identify(struct caller *ret) {
                 .ruid = getuid(),
                 .euid = geteuid(),
                 .cap_kill = caps & (UINT64_C(1) << CAP_KILL),
+                .secure = getauxval(AT_SECURE) != 0,
         };
         return 0;
 }
@@ -29,8 +31,12 @@ int caller_identify(struct caller *ret) {
 enum policy_verdict policy_check(const struct session *s, const struct caller *c) {
         if (s->console)
                 return POLICY_DENY_CONSOLE;
-        if (s->current || c->cap_kill)
+        if (s->current)
                 return POLICY_ALLOW;
+        if (c->cap_kill && (!c->secure || c->ruid == 0))
+                return POLICY_ALLOW;
+        if (c->cap_kill && s->uid == c->ruid)
+                return POLICY_ALLOW; /* the binary's CAP_KILL, for the caller's own sessions */
         if (s->backend && s->backend->authorizes)
                 return POLICY_ASK_HOST;
         return POLICY_DENY_NOT_ALLOWED;

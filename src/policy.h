@@ -9,6 +9,9 @@
 struct caller {
         uid_t ruid, euid;
         bool cap_kill;
+        /* Started with more privilege than its caller has (file
+         * capabilities, setuid: AT_SECURE): the caller is not trusted. */
+        bool secure;
 };
 
 enum policy_verdict {
@@ -22,9 +25,11 @@ enum policy_verdict {
 int caller_identify(struct caller *ret);
 
 /* The reference's rules: your own current session always; any other needs
- * full control (root or CAP_KILL); the console session never.  Where the
- * session host decides (logind's polkit rules let a user end their own
- * sessions), a caller without CAP_KILL is left to its answer. */
+ * full control (root, or CAP_KILL given by the admin to the caller); the
+ * console session never.  CAP_KILL that came with the binary (file
+ * capabilities) lets a user end only their own sessions.  Where the session
+ * host decides (logind's polkit rules let a user end their own sessions),
+ * a caller without CAP_KILL is left to its answer. */
 enum policy_verdict policy_check(const struct session *s, const struct caller *c);
 
 /* Whether kill(2) lets the caller signal a process with these uids. */

@@ -34,7 +34,9 @@ static int append_quoted(char **buf, size_t *len, const char *word) {
 }
 
 int remote_command_line(const struct options *o, char **ret) {
-        const char *program = getenv("LOGOFF_REMOTE_COMMAND");
+        /* Not from a caller that the binary's file capabilities (or a
+         * setuid bit) do not trust: secure_getenv() says nothing then. */
+        const char *program = secure_getenv("LOGOFF_REMOTE_COMMAND");
         if (!program || !*program)
                 program = "logoff";
 
@@ -82,7 +84,7 @@ int remote_run(const struct options *o) {
         if (r < 0)
                 return r;
 
-        const char *ssh = getenv("LOGOFF_SSH");
+        const char *ssh = secure_getenv("LOGOFF_SSH");
         if (!ssh || !*ssh)
                 ssh = "ssh";
 
