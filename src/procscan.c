@@ -22,7 +22,7 @@ static int read_u32_at(int dirfd, const char *path, uint32_t *ret) {
 }
 
 /* The comm field may hold spaces and parentheses: it ends at the last ')'. */
-static int parse_stat(const char *buf, struct proc_info *p) {
+int proc_parse_stat(const char *buf, struct proc_info *p) {
         const char *open = strchr(buf, '(');
         const char *close = strrchr(buf, ')');
         int pid;
@@ -51,7 +51,7 @@ static int parse_stat(const char *buf, struct proc_info *p) {
         return 0;
 }
 
-static int parse_status_uids(const char *buf, struct proc_info *p) {
+int proc_parse_status_uids(const char *buf, struct proc_info *p) {
         const char *l = strstr(buf, "\nUid:");
         if (!l)
                 return -EINVAL;
@@ -89,7 +89,7 @@ static int read_identity(int procdir_fd, struct proc_info *p) {
         r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
         if (r < 0)
                 return r;
-        return parse_stat(stat, p);
+        return proc_parse_stat(stat, p);
 }
 
 int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret) {
@@ -112,7 +112,7 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
                 r = read_small_file_at(procdir_fd, "status", &status, NULL);
                 if (r < 0)
                         return r;
-                r = parse_status_uids(status, &p);
+                r = proc_parse_status_uids(status, &p);
                 if (r < 0)
                         return r;
                 parse_status_nspid(status, &p);
@@ -302,7 +302,7 @@ int proc_read_stat_at(int procdir_fd, struct proc_info *p) {
         int r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
         if (r < 0)
                 return r;
-        return parse_stat(stat, p);
+        return proc_parse_stat(stat, p);
 }
 
 int proc_read_uids(struct proc_info *p) {
@@ -312,7 +312,7 @@ int proc_read_uids(struct proc_info *p) {
         int r = read_small_file_at(AT_FDCWD, path, &status, NULL);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
-        return parse_status_uids(status, p);
+        return proc_parse_status_uids(status, p);
 }
 
 int proc_session_id_at(int procdir_fd, uint32_t *ret) {
@@ -332,6 +332,10 @@ int proc_getenv_at(int procdir_fd, const char *name, char **ret) {
         int r = read_small_file_at(procdir_fd, "environ", &env, &len);
         if (r < 0)
                 return r;
+        return environ_lookup(env, len, name, ret);
+}
+
+int environ_lookup(const char *env, size_t len, const char *name, char **ret) {
         size_t nlen = strlen(name);
         for (size_t off = 0; off < len; off += strnlen(env + off, len - off) + 1)
                 if (len - off > nlen && strncmp(env + off, name, nlen) == 0 && env[off + nlen] == '=') {
@@ -358,7 +362,7 @@ int proc_read_uids_at(int procdir_fd, struct proc_info *p) {
         int r = read_small_file_at(procdir_fd, "status", &status, NULL);
         if (r < 0)
                 return r;
-        return parse_status_uids(status, p);
+        return proc_parse_status_uids(status, p);
 }
 
 static uint64_t clock_ticks_per_sec(void) {

@@ -65,6 +65,15 @@ bool vanished(int r);
  * directory fd. */
 int proc_read_stat_at(int procdir_fd, struct proc_info *p);
 
+/* The parsers of /proc/PID/stat (pid, comm, state, ppid, tty, threads,
+ * start time) and of the Uid line of /proc/PID/status: 0 or -EINVAL. */
+int proc_parse_stat(const char *buf, struct proc_info *p);
+int proc_parse_status_uids(const char *buf, struct proc_info *p);
+
+/* NAME's value in an environ block (NUL-separated, len bytes): -ENOENT
+ * when it is not set. */
+int environ_lookup(const char *env, size_t len, const char *name, char **ret);
+
 /* One process, read through a /proc/PID directory fd. */
 int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret);
 

@@ -28,8 +28,6 @@ void utmp_logins_free(struct utmp_login *l, size_t n) {
 }
 
 int utmp_read_logins(struct utmp_login **ret, size_t *ret_n) {
-        struct utmp_login *list = NULL;
-        size_t n = 0, alloc = 0;
         _cleanup_free_ struct utmpx *records = NULL;
         size_t n_records = 0;
 
@@ -42,7 +40,13 @@ int utmp_read_logins(struct utmp_login **ret, size_t *ret_n) {
         }
         if (r < 0)
                 return r;
+        return utmp_logins_from_records(records, n_records, ret, ret_n);
+}
 
+int utmp_logins_from_records(const struct utmpx *records, size_t n_records, struct utmp_login **ret,
+                             size_t *ret_n) {
+        struct utmp_login *list = NULL;
+        size_t n = 0, alloc = 0;
         for (size_t i = 0; i < n_records; i++) {
                 const struct utmpx *u = &records[i];
                 if (u->ut_type != USER_PROCESS || u->ut_pid <= 0)

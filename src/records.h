@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <utmpx.h>
 
 /* A live login as utmp records it (USER_PROCESS). */
 struct utmp_login {
@@ -23,6 +24,9 @@ const struct utmp_login *utmp_find_login(const struct utmp_login *logins, size_t
 
 /* Every USER_PROCESS entry of the utmp file (a missing file is no entries). */
 int utmp_read_logins(struct utmp_login **ret, size_t *ret_n);
+/* The same from records already read (a fuzzer's, a test's). */
+int utmp_logins_from_records(const struct utmpx *records, size_t n_records, struct utmp_login **ret,
+                             size_t *ret_n);
 void utmp_logins_free(struct utmp_login *l, size_t n);
 
 #include "utmpfile.h"

@@ -19,7 +19,8 @@ packages=(meson ninja-build gcc libc6-dev pkg-config gettext openssh-server open
           python3 python3-pytest iproute2 procps util-linux passwd coreutils locales
           debootstrap systemd-container
           xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm x11-utils x11-apps xdotool
-          netpbm fuse3 x2goserver pyhoca-cli openssl libcap2-bin groff-base)
+          netpbm fuse3 x2goserver pyhoca-cli openssl libcap2-bin groff-base
+          clang libfuzzer-14-dev)
 missing=()
 for p in "${packages[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -60,6 +61,37 @@ for b in "${builds[@]}"; do
         unit_fail=$((unit_fail + ${ok#* }))
 done
 
+# The fuzz targets (clang, libFuzzer, ASan+UBSan): every regression input
+# once, then FUZZ_SECONDS (default 15) each from the seed corpus, in a
+# scratch copy so the tree is not written.  Longer by hand:
+#   FUZZ_SECONDS=3600 bash tests/run.sh, or build-fuzz/tests/fuzz-NAME DIR
+[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+        --buildtype=debugoptimized
+ninja -C build-fuzz
+fuzz_ok=0 fuzz_fail=0
+for target in args procfs utmp output; do
+        echo "== fuzz-$target (${FUZZ_SECONDS:-15} s)"
+        scratch=$(mktemp -d)
+        regressions=(tests/fuzz/regressions/$target/*)
+        ok=1
+        if [ -e "${regressions[0]}" ]; then
+                "build-fuzz/tests/fuzz-$target" "${regressions[@]}" > "$scratch.log" 2>&1 || ok=0
+        fi
+        if [ "$ok" = 1 ]; then
+                "build-fuzz/tests/fuzz-$target" -max_total_time="${FUZZ_SECONDS:-15}" -print_final_stats=1 \
+                        -artifact_prefix="$scratch/" "$scratch" "tests/fuzz/corpus/$target" >> "$scratch.log" 2>&1 || ok=0
+        fi
+        grep -E '^(stat::number_of_executed_units|SUMMARY|==[0-9]+==ERROR)' "$scratch.log" || true
+        if [ "$ok" = 1 ]; then
+                fuzz_ok=$((fuzz_ok + 1))
+        else
+                fuzz_fail=$((fuzz_fail + 1))
+                tail -n 40 "$scratch.log"
+                ls "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* 2>/dev/null || true
+        fi
+        rm -rf "$scratch" "$scratch.log"
+done
+
 # Runs one pytest directory against a build; prints "passed failed" from its
 # junit report, where skips count as failures.
 pytest_counts() {
@@ -89,7 +121,8 @@ done
 
 # Skips count as failures: a test that cannot run here must be fixed, not hidden.
 echo "unit test programs: $unit_ok passed, $unit_fail failed"
-ok=$unit_ok fail=$unit_fail all_ran=$((unit_ok > 0))
+echo "fuzz targets: $fuzz_ok passed, $fuzz_fail failed"
+ok=$((unit_ok + fuzz_ok)) fail=$((unit_fail + fuzz_fail)) all_ran=$((unit_ok > 0 && fuzz_ok > 0))
 for suite in "${suites[@]}"; do
         echo "$suite tests: ${suite_ok[$suite]} passed, ${suite_fail[$suite]} failed"
         ok=$((ok + suite_ok[$suite]))
