@@ -232,13 +232,8 @@ static int take_over(struct session_list *l, const struct x2go_agent *a, const s
         else if (streq(state, "RUNNING") || streq(state, "RESUMING") || streq(state, "STARTING"))
                 connected = true;
 
-        _cleanup_free_ char *name = NULL;
-        if (asprintf(&name, ":%u", a->display) < 0)
-                return -ENOMEM;
-        free(s->name);
-        s->name = TAKE_PTR(name);
-        s->type = SESSION_TYPE_X2GO;
-        s->state = connected ? SESSION_ACTIVE : SESSION_DISCONNECTED;
+        if ((r = session_show_display(s, a->display, SESSION_TYPE_X2GO, connected)) < 0)
+                return r;
         if (connection_known || !connected) {
                 free(s->remote_host);
                 s->remote_host = connected ? TAKE_PTR(client) : NULL;

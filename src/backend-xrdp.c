@@ -124,13 +124,8 @@ static int describe(struct session *s, const struct xrdp_session *x, const pid_t
                 connected = false;
         else if (r < 0)
                 return r;
-        _cleanup_free_ char *name = NULL;
-        if (asprintf(&name, ":%u", x->display) < 0)
-                return -ENOMEM;
-        free(s->name);
-        s->name = TAKE_PTR(name);
-        s->type = SESSION_TYPE_RDP;
-        s->state = connected ? SESSION_ACTIVE : SESSION_DISCONNECTED;
+        if ((r = session_show_display(s, x->display, SESSION_TYPE_RDP, connected)) < 0)
+                return r;
         if (client) {
                 free(s->remote_host);
                 s->remote_host = TAKE_PTR(client);

@@ -97,6 +97,17 @@ bool tty_line_is_console(const char *line) {
         return false;
 }
 
+int session_show_display(struct session *s, unsigned display, enum session_type type, bool connected) {
+        char *name;
+        if (asprintf(&name, ":%u", display) < 0)
+                return -ENOMEM;
+        free(s->name);
+        s->name = name;
+        s->type = type;
+        s->state = connected ? SESSION_ACTIVE : SESSION_DISCONNECTED;
+        return 0;
+}
+
 int session_clean_text(struct session *s) {
         char **fields[] = { &s->id, &s->name, &s->user, &s->class_, &s->service, &s->seat, &s->remote_host };
         for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {

@@ -75,6 +75,10 @@ void session_list_done(struct session_list *l);
  * unknown); NULL when out of memory. */
 struct session *session_list_append(struct session_list *l);
 
+/* A remote desktop's session: named by its display, with the server's type,
+ * Active while a client is connected, Disc when not. */
+int session_show_display(struct session *s, unsigned display, enum session_type type, bool connected);
+
 /* Cleans the strings that are shown (text.h), once, when the session is
  * known; utmp_line, utmp_id and the cgroup stay as the host wrote them, to
  * find what they name. */

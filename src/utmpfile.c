@@ -16,15 +16,24 @@
 /* A utmp file larger than this is not one: nothing reads it whole. */
 #define UTMP_MAX_BYTES (64u << 20)
 
-int utmp_file_read(const char *path, struct utmpx **ret, size_t *ret_n) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+/* A record file is a regular file: not a FIFO or a device someone put there. */
+static int open_records(const char *path, int flags, struct stat *st) {
+        int fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
+        int r = fstat(fd, st) < 0 ? -errno : S_ISREG(st->st_mode) ? 0 : -EBADF;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int utmp_file_read(const char *path, struct utmpx **ret, size_t *ret_n) {
+        struct stat st = { 0 };
+        _cleanup_close_ int fd = open_records(path, O_RDONLY | O_NONBLOCK, &st);
+        if (fd < 0)
+                return fd;
         if ((uint64_t) st.st_size > UTMP_MAX_BYTES)
                 return -EFBIG;
         size_t n = (size_t) st.st_size / sizeof(struct utmpx);
@@ -102,14 +111,10 @@ int utmp_file_replace(int fd, size_t index, const struct utmpx *u) {
 
 int wtmp_file_append(const char *path, const struct utmpx *u, uint64_t bound_usec, struct lock_wait *ret) {
         *ret = (struct lock_wait) { 0 };
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        struct stat st = { 0 };
+        _cleanup_close_ int fd = open_records(path, O_WRONLY | O_APPEND | O_NOFOLLOW, &st);
         if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
+                return fd;
         int r = utmp_file_lock(fd, F_WRLCK, bound_usec, ret);
         if (r < 0)
                 return r;
