@@ -168,27 +168,9 @@ static int find_connection(const struct x2go_agent *a, const struct proc_info *p
         return r;
 }
 
-static int find_session(struct session_list *l, pid_t pid, size_t *ret) {
-        char path[32];
-        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? -ESRCH : -errno;
-        for (size_t i = 0; i < l->n; i++) {
-                int r = membership_contains_at(&l->sessions[i].member, fd);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        *ret = i;
-                        return 0;
-                }
-        }
-        return -ENOENT;
-}
-
 static int take_over(struct session_list *l, const struct x2go_agent *a, const struct proc_info *procs, size_t n) {
         size_t i = 0;
-        int r = find_session(l, a->proc.pid, &i);
+        int r = session_list_find_member(l, a->proc.pid, &i);
         if (r == -ESRCH || r == -ENOENT)
                 return 0; /* gone, or in no login session (sshd without pam_loginuid) */
         if (r < 0)

@@ -87,35 +87,6 @@ static int find_x_server(const struct proc_table *t, const struct proc_info *chi
         return 0;
 }
 
-static int open_proc_dir(pid_t pid) {
-        char path[32];
-        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? (errno == ENOENT ? -ESRCH : -errno) : fd;
-}
-
-/* The session another backend found for this one's sesman child (its
- * audit session, its logind cgroup), or NULL. */
-static int session_holding(struct session_list *l, pid_t child, struct session **ret) {
-        *ret = NULL;
-        _cleanup_close_ int fd = open_proc_dir(child);
-        if (fd < 0)
-                return fd;
-        for (size_t i = 0; i < l->n; i++) {
-                struct session *s = &l->sessions[i];
-                if (s->member.tree.root)
-                        continue;
-                int r = membership_contains_at(&s->member, fd);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        *ret = s;
-                        return 0;
-                }
-        }
-        return 0;
-}
-
 static int describe(struct session *s, const struct xrdp_session *x, const pid_t *xrdp_pids, size_t n_xrdp) {
         bool connected;
         _cleanup_free_ char *client = NULL;
@@ -216,20 +187,22 @@ static int xrdp_discover(struct session_list *l) {
                         goto out;
                 if (r == 0)
                         continue; /* starting, or its X server is gone: not a session yet or any more */
-                struct session *known;
-                r = session_holding(l, x.child.pid, &known);
+                /* The session another backend found for the child (its audit
+                 * session, its logind cgroup) is this one. */
+                size_t known;
+                r = session_list_find_member(l, x.child.pid, &known);
                 if (r == -ESRCH)
                         continue;
-                if (r < 0)
+                if (r < 0 && r != -ENOENT)
                         goto out;
-                r = known ? describe(known, &x, xrdp_pids, n_xrdp) : new_session(l, &x, xrdp_pids, n_xrdp);
+                r = r == 0 ? describe(&l->sessions[known], &x, xrdp_pids, n_xrdp) : new_session(l, &x, xrdp_pids, n_xrdp);
                 if (r < 0)
                         goto out;
         }
 
         if (l->n > first_new) {
                 uint32_t self_audit;
-                _cleanup_close_ int self_fd = open_proc_dir(getpid());
+                _cleanup_close_ int self_fd = proc_open_dir(getpid());
                 r = self_fd < 0 ? self_fd : proc_session_id_at(self_fd, &self_audit);
                 for (size_t i = first_new; r >= 0 && i < l->n; i++)
                         r = finish_tree_session(l, &l->sessions[i], self_fd, self_audit);

@@ -277,12 +277,17 @@ int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len) {
         return r == -ENOENT ? -ESRCH : r;
 }
 
+int proc_open_dir(pid_t pid) {
+        char path[32];
+        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd >= 0 ? fd : errno == ENOENT ? -ESRCH : -errno;
+}
+
 int proc_find_ancestor(pid_t ppid, bool (*is_it)(const struct proc_info *a, void *userdata), void *userdata,
                        struct proc_info *ret) {
         for (unsigned depth = 0; depth < PROC_MAX_ANCESTORS && ppid > 1; depth++) {
-                char path[32];
-                snprintf(path, sizeof(path), "/proc/%d", (int) ppid);
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int fd = proc_open_dir(ppid);
                 struct proc_info a = { 0 };
                 /* Gone: its children were reparented, or are about to be. */
                 if (fd < 0 || proc_read_stat_at(fd, &a) < 0)
@@ -349,12 +354,8 @@ int environ_lookup(const char *env, size_t len, const char *name, char **ret) {
 }
 
 int proc_getenv(pid_t pid, const char *name, char **ret) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? -ESRCH : -errno;
-        return proc_getenv_at(fd, name, ret);
+        _cleanup_close_ int fd = proc_open_dir(pid);
+        return fd < 0 ? fd : proc_getenv_at(fd, name, ret);
 }
 
 int proc_read_uids_at(int procdir_fd, struct proc_info *p) {

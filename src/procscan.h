@@ -87,6 +87,10 @@ int proc_session_id_at(int procdir_fd, uint32_t *ret);
 /* /proc/PID/sessionid of one process; -ESRCH if it is gone. */
 int proc_session_id(pid_t pid, uint32_t *ret);
 
+/* The /proc/PID directory, an fd that stays bound to that process (-ESRCH:
+ * gone). */
+int proc_open_dir(pid_t pid);
+
 /* /proc/PID/cmdline: NUL-separated arguments (-ESRCH: gone). */
 int proc_read_cmdline(pid_t pid, char **ret, size_t *ret_len);
 

@@ -97,6 +97,22 @@ bool tty_line_is_console(const char *line) {
         return false;
 }
 
+int session_list_find_member(const struct session_list *l, pid_t pid, size_t *ret) {
+        _cleanup_close_ int fd = proc_open_dir(pid);
+        if (fd < 0)
+                return fd;
+        for (size_t i = 0; i < l->n; i++) {
+                int r = membership_contains_at(&l->sessions[i].member, fd);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        *ret = i;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
 int session_show_display(struct session *s, unsigned display, enum session_type type, bool connected) {
         char *name;
         if (asprintf(&name, ":%u", display) < 0)

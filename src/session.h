@@ -75,6 +75,10 @@ void session_list_done(struct session_list *l);
  * unknown); NULL when out of memory. */
 struct session *session_list_append(struct session_list *l);
 
+/* The first session that process pid is a member of: 0 and its index,
+ * -ENOENT when none, -ESRCH when the process is gone. */
+int session_list_find_member(const struct session_list *l, pid_t pid, size_t *ret);
+
 /* A remote desktop's session: named by its display, with the server's type,
  * Active while a client is connected, Disc when not. */
 int session_show_display(struct session *s, unsigned display, enum session_type type, bool connected);

@@ -20,6 +20,20 @@ def run_logoff(*args, timeout=60):
                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}, stdin=subprocess.DEVNULL)
 
 
+def assert_logged_off_as_xrdp_expects(xrdp, rdp_client, c, u, s, backend):
+    """From the client's side and the host's: the client was told of a logoff,
+    nothing of the user is left, no FUSE mount, no X lock or socket, and the
+    next login gets the same display."""
+    c.wait_exit(15)
+    assert c.last_error() == "ERRINFO_LOGOFF_BY_USER", c.output()[-1500:]
+    HR.wait_until(lambda: not RD.user_pids(u.uid), 10, what=f"processes of {u.name} to end")
+    assert RD.fuse_mounts_under(u.home) == []
+    HR.wait_until(lambda: xrdp.residue(homes=[u.home], displays=[s.display]) == [], 10,
+                  what="xrdp to clean up after the session")
+    c2 = rdp_client(u, backend)
+    assert c2.session().display == s.display, "the display number was not freed"
+
+
 def test_logoff_ends_an_xrdp_session_as_xrdp_expects(xrdp, rdp_users, rdp_client):
     """SIGTERM first (xrdp-chansrv unmounts ~/thinclient_drives), the sesman child
     left to close PAM and free the display by itself: the client sees a logoff, no
@@ -41,15 +55,7 @@ def test_logoff_ends_an_xrdp_session_as_xrdp_expects(xrdp, rdp_users, rdp_client
     assert "root helper" in cp.stdout and "SIGKILL" not in cp.stdout, cp.stdout
     assert_counts_add_up(cp.stdout)
 
-    c.wait_exit(15)
-    assert c.last_error() == "ERRINFO_LOGOFF_BY_USER", c.output()[-1500:]
-    HR.wait_until(lambda: not RD.user_pids(u.uid), 10, what=f"processes of {u.name} to end")
-    assert RD.fuse_mounts_under(u.home) == []
-    HR.wait_until(lambda: xrdp.residue(homes=[u.home], displays=[s.display]) == [], 10,
-                  what="xrdp to clean up after the session")
-
-    c2 = rdp_client(u, "Xvnc")
-    assert c2.session().display == s.display, "the display number was not freed"
+    assert_logged_off_as_xrdp_expects(xrdp, rdp_client, c, u, s, "Xvnc")
 
 
 def list_json(*args):
@@ -149,15 +155,8 @@ def test_logoff_ends_an_xrdp_session_without_loginuid(xrdp, rdp_users, rdp_clien
     assert_counts_add_up(out)
     assert not HR.proc_alive(escapee)
 
-    c.wait_exit(15)
-    assert c.last_error() == "ERRINFO_LOGOFF_BY_USER", c.output()[-1500:]
-    HR.wait_until(lambda: not RD.user_pids(u.uid), 10, what=f"processes of {u.name} to end")
-    assert RD.fuse_mounts_under(u.home) == []
-    HR.wait_until(lambda: xrdp.residue(homes=[u.home], displays=[s.display]) == [], 10,
-                  what="xrdp to clean up after the session")
+    assert_logged_off_as_xrdp_expects(xrdp, rdp_client, c, u, s, backend)
     assert f"rdp{s.sesman_child}" not in list_json()
-    c2 = rdp_client(u, backend)
-    assert c2.session().display == s.display, "the display number was not freed"
 
 
 def test_escapee_is_left_and_named_when_its_user_has_another_session(xrdp, rdp_users, rdp_client):
