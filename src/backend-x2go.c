@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include "interrupt.h"
 #include "procscan.h"
 #include "sockets.h"
 #include "spawn.h"
@@ -260,7 +261,15 @@ static int x2go_end(const struct session *s, const struct terminate_options *o, 
         int status = 0;
         char *argv[] = { (char *) X2GO_TERMINATE, s->desktop_id, NULL };
         int asked = spawn_as_user(s->uid, argv, X2GO_TERMINATE_TIMEOUT_USEC, &status);
-        int r = s->underlying->end(s, o, rep);
+        int r;
+        if (interrupt_pending()) {
+                /* The admin stopped it while X2Go was at work: no signal yet. */
+                *rep = (struct end_report) { .forgotten = -1 };
+                r = proc_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
+                if (r >= 0)
+                        r = -ECANCELED;
+        } else
+                r = s->underlying->end(s, o, rep);
         rep->server_tool = X2GO_TERMINATE;
         rep->server_error = asked;
         rep->server_status = status;

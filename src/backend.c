@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "backend.h"
 
+#include "pidref.h"
 #include "util.h"
 
 static int discover_with(const struct backend *b, struct session_list *l) {
@@ -17,6 +18,7 @@ static int discover_with(const struct backend *b, struct session_list *l) {
                 return r;
         }
         session_list_sort(l);
+        l->others_hidden = proc_hides_others();
         return 0;
 }
 
@@ -50,7 +52,11 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
          * counts every one. */
         _cleanup_free_ struct proc_info *known = NULL;
         size_t n_known = 0;
-        int r = proc_scan(&s->member, 0, &known, &n_known);
+        /* Without pidfds no signal could be proved to reach the process
+         * looked at: none is sent, and the host is not asked either. */
+        int r = pidfd_supported();
+        if (r >= 0)
+                r = proc_scan(&s->member, 0, &known, &n_known);
         if (r < 0) {
                 *rep = (struct end_report) { .forgotten = -1 };
                 return r;

@@ -300,6 +300,16 @@ int cgroup_freeze(const char *dir, uint64_t timeout_usec) {
 
 int cgroup_thaw(const char *dir) { return write_cgroup_file(dir, "cgroup.freeze", "0"); }
 
+int cgroup_freeze_requested(const char *dir) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        if (asprintf(&path, "%s/cgroup.freeze", dir) < 0)
+                return -ENOMEM;
+        int r = read_small_file_at(AT_FDCWD, path, &text, NULL);
+        if (r < 0)
+                return r;
+        return text[0] == '1';
+}
+
 int cgroup_kill(const char *dir) { return write_cgroup_file(dir, "cgroup.kill", "1"); }
 
 int cgroup_wait_empty(const char *dir, uint64_t timeout_usec) {

@@ -33,6 +33,9 @@ bool cgroup_holds_self(const char *dir);
  * Returns 1 when frozen, 0 when it did not take hold in time. */
 int cgroup_freeze(const char *dir, uint64_t timeout_usec);
 int cgroup_thaw(const char *dir);
+/* 1 when cgroup.freeze of dir asks for it to be frozen, 0 when not, or a
+ * negative errno. */
+int cgroup_freeze_requested(const char *dir);
 
 /* cgroup.kill: the kernel kills what is being forked too, so fork() cannot
  * outrun it.  Returns at once; cgroup_wait_empty() waits for the end. */

@@ -11,4 +11,7 @@ enum {
         EXIT_CONSOLE = 5,
         EXIT_SURVIVORS = 6,
         EXIT_UNREACHABLE = 7,
+        /* Not a status: the grace period was interrupted, and logoff ends
+         * by the signal that did it. */
+        EXIT_BY_SIGNAL = -1,
 };

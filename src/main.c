@@ -6,6 +6,7 @@
 #include "args.h"
 #include "backend.h"
 #include "exit-status.h"
+#include "interrupt.h"
 #include "output.h"
 #include "policy.h"
 #include "procscan.h"
@@ -113,6 +114,7 @@ static int report_select_error(int r, const struct options *o, const struct sess
                 else
                         fprintf(stderr, _("%s: no session named '%s'\n"), program_name,
                                 printable_or_dash(o->target, &buf));
+                report_hidden_note(l);
                 return EXIT_NOT_FOUND;
         case -ENOTUNIQ: {
                 const struct session *found[16];
@@ -209,13 +211,15 @@ static int dry_run(const struct options *o, const struct session *s) {
 
 /* end -> record -> report. */
 static int end_session(const struct options *o, const struct session *s, const struct caller *caller) {
-        if (s->current) {
-                /* Our terminal hangs up and our parents die around us (sudo
-                 * relays their SIGTERM to us, logind sends its own): logoff
-                 * must outlive them to finish the job. */
-                signal(SIGHUP, SIG_IGN);
-                signal(SIGTERM, SIG_IGN);
-                signal(SIGPIPE, SIG_IGN);
+        /* Ending our own session, our terminal hangs up and our parents
+         * die around us (sudo relays their SIGTERM to us, logind sends its
+         * own): logoff must outlive them to finish the job. */
+        if (s->current && signal(SIGTERM, SIG_IGN) == SIG_ERR)
+                return EXIT_FAILURE_GENERIC;
+        int r = interrupt_catch(s->current);
+        if (r < 0) {
+                fprintf(stderr, _("%s: cannot catch signals: %s\n"), program_name, strerror(-r));
+                return EXIT_FAILURE_GENERIC;
         }
 
         struct terminate_options to = {
@@ -228,7 +232,7 @@ static int end_session(const struct options *o, const struct session *s, const s
                 .owner = s->uid,
         };
         struct end_report host;
-        int r = session_end(s, &to, &host);
+        r = session_end(s, &to, &host);
         int code = report_end(o, s, &host, r);
         if (code == EXIT_OK) {
                 struct record_report rec;
@@ -324,8 +328,14 @@ int main(int argc, char **argv) {
                 return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_GENERIC;
         case ACTION_LIST:
                 return o.server ? run_remote(&o) : run_list(&o);
-        case ACTION_LOGOFF:
-                return o.server ? run_remote(&o) : run_logoff(&o);
+        case ACTION_LOGOFF: {
+                if (o.server)
+                        return run_remote(&o);
+                int code = run_logoff(&o);
+                if (code == EXIT_BY_SIGNAL)
+                        interrupt_reraise(interrupt_pending());
+                return code == EXIT_BY_SIGNAL ? EXIT_FAILURE_GENERIC : code;
+        }
         }
         return EXIT_FAILURE_GENERIC;
 }

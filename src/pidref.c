@@ -5,6 +5,11 @@
 
 #include "util.h"
 
+int pidfd_supported(void) {
+        _cleanup_close_ int fd = pidfd_open(getpid(), 0);
+        return fd < 0 ? -errno : 0;
+}
+
 /* The directory is bound to one process and its reads fail once that one
  * is reaped, so a successful read after pidfd_open() proves it held the pid
  * when the pidfd was opened: the pidfd is that process, not a newcomer that

@@ -10,6 +10,11 @@
 /* The only way logoff signals anything: a pidfd that was proved to be the
  * process looked at, and that process a member of the session. */
 
+/* Whether this kernel has pidfds (Linux 5.3): 0, or -ENOSYS (or another
+ * negative errno) when logoff cannot pin a process, and so must not signal
+ * any. */
+int pidfd_supported(void);
+
 /* Pins the process behind a /proc/PID directory fd with a pidfd, if it is
  * still that process and still a member of m.  Returns the pidfd, -ESRCH
  * when it is gone or not a member, or another negative errno. */

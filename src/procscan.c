@@ -12,6 +12,14 @@
 
 bool vanished(int r) { return r == -ENOENT || r == -ESRCH; }
 
+/* What /proc answers for a process hidepid hides from us, directory or files. */
+static bool hidden(int r) { return r == -EACCES || r == -EPERM; }
+
+bool proc_hides_others(void) {
+        /* PID 1's stat is anybody's to read, unless /proc says otherwise. */
+        return access("/proc/1/stat", R_OK) < 0;
+}
+
 static int read_u32_at(int dirfd, const char *path, uint32_t *ret) {
         _cleanup_free_ char *s = NULL;
         int r = read_small_file_at(dirfd, path, &s, NULL);
@@ -151,7 +159,7 @@ static int walk(const struct membership *m, bool every, const pid_t *skip, size_
                 _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0) {
                         /* A process being reaped right now answers ESRCH. */
-                        if (errno == ENOENT || errno == ESRCH)
+                        if (vanished(-errno) || hidden(-errno))
                                 continue;
                         r = -errno;
                         goto out;
@@ -161,7 +169,7 @@ static int walk(const struct membership *m, bool every, const pid_t *skip, size_
                  * in the session we look for. */
                 uint32_t sid;
                 r = read_u32_at(fd, "sessionid", &sid);
-                if (vanished(r))
+                if (vanished(r) || hidden(r))
                         continue;
                 if (r < 0)
                         goto out;

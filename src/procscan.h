@@ -61,6 +61,11 @@ int proc_walk_all(proc_walk_fn fn, void *userdata);
 /* Whether an error from reading /proc means the process is gone. */
 bool vanished(int r);
 
+/* Whether /proc hides other users' processes from us (mounted with
+ * hidepid, and we may not ptrace them): the walks skip what they may not
+ * read, so a listing is partial. */
+bool proc_hides_others(void);
+
 /* The stat fields (state, start time, threads, tty, comm) through a /proc/PID
  * directory fd. */
 int proc_read_stat_at(int procdir_fd, struct proc_info *p);

@@ -203,7 +203,11 @@ int utmp_record_logout(const char *ut_id, const char *line, pid_t pid, struct ut
 
         rep->path = _PATH_WTMPX;
         r = wtmp_file_append(_PATH_WTMPX, &dead, UTMP_LOCK_BOUND_USEC, &rep->wtmp_lock);
-        if (r < 0)
+        /* Like login and sshd, never create it: no wtmp is an admin's
+         * choice (or a host that keeps wtmpdb instead). */
+        if (r == -ENOENT)
+                rep->no_wtmp = true;
+        else if (r < 0)
                 return r;
         rep->path = NULL;
         return 1;

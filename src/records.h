@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <utmpx.h>
@@ -39,6 +40,7 @@ void utmp_logins_free(struct utmp_login *l, size_t n);
 struct utmp_write_report {
         const char *path;        /* the file an error is about; NULL when written */
         struct lock_wait utmp_lock, wtmp_lock;
+        bool no_wtmp;            /* the host keeps no wtmp file: nothing appended */
 };
 
 /* The session is over: mark its utmp entry (ut_id, ut_line, owned by pid)

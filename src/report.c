@@ -6,6 +6,7 @@
 #include <utmpx.h>
 
 #include "exit-status.h"
+#include "interrupt.h"
 #include "output.h"
 #include "text.h"
 #include "util.h"
@@ -63,7 +64,16 @@ void report_session(const struct options *o, const struct session *s) {
         }
 }
 
+void report_hidden_note(const struct session_list *l) {
+        if (l->others_hidden)
+                fprintf(stderr,
+                        _("%s: note: /proc is mounted with hidepid here: other users' processes, and so their "
+                          "sessions, are hidden from you\n"),
+                        program_name);
+}
+
 void report_listing_notes(const struct options *o, const struct session_list *l, const struct session *only) {
+        report_hidden_note(l);
         if (o->json)
                 return; /* "membership" says it there */
         for (size_t i = 0; i < l->n; i++) {
@@ -178,7 +188,17 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         printable_or_dash(host->ask_error_message, &b3), program_name, "org.freedesktop.login1.manage");
                 return EXIT_ACCESS_DENIED;
         }
+        if (r == -ENOSYS) {
+                fprintf(stderr,
+                        _("%s: this kernel has no pidfds (Linux 5.3 or newer has them): logoff cannot make sure a "
+                          "signal reaches the process it means, so it signalled nothing\n"),
+                        program_name);
+                return EXIT_FAILURE_GENERIC;
+        }
         report_host(o, s, host);
+        if (rep->thawed)
+                report_verbose(o, _("Thawed %s, which was frozen, so that its processes get their grace period"),
+                               rep->thawed);
 
         if (rep->graphical)
                 report_verbose(o, ngettext("Sent SIGTERM and SIGCONT to %u process; waited %.2f s",
@@ -253,6 +273,22 @@ int report_end(const struct options *o, const struct session *s, const struct en
                                 break;
                         }
                 code = EXIT_SURVIVORS;
+        } else if (r == -ECANCELED) {
+                int sig = interrupt_pending();
+                const char *name = sig ? sigabbrev_np(sig) : NULL;
+                fprintf(stderr,
+                        ngettext("%s: interrupted by SIG%s during the grace period: session %s was not logged off; "
+                                 "%zu process is still running, none is stopped\n",
+                                 "%s: interrupted by SIG%s during the grace period: session %s was not logged off; "
+                                 "%zu processes are still running, none is stopped\n",
+                                 rep->n_left),
+                        program_name, name ? name : "?", id, rep->n_left);
+                if (host->asked && host->ask_error == 0)
+                        fprintf(stderr, _("%s: %s was asked to terminate the session before and may go on ending it\n"),
+                                program_name, host->asked);
+                fprintf(stderr, _("%s: run '%s %s' again to end them and record the logout\n"), program_name,
+                        program_name, id);
+                code = EXIT_BY_SIGNAL;
         } else if (r < 0) {
                 fprintf(stderr, _("%s: cannot end session %s: %s\n"), program_name, id, strerror(-r));
                 code = EXIT_FAILURE_GENERIC;
@@ -276,9 +312,12 @@ int report_end(const struct options *o, const struct session *s, const struct en
 }
 
 /* What the admin can do about a login record that could not be written. */
-static const char *record_error_hint(int r) {
+static const char *record_error_hint(int r, bool wtmp) {
         switch (r) {
         case -EROFS:
+                if (wtmp)
+                        return _("its file system is mounted read-only: last(1) will not show this logout; "
+                                 "remount it read-write for the next ones");
                 return _("its file system is mounted read-only: remount it read-write, then close the entry with "
                          "utmpdump or by logging the line in and out");
         case -EACCES:
@@ -313,24 +352,32 @@ int report_records(const struct options *o, const struct session *s, const struc
                 report_verbose(o, _("No utmp entry to record"));
         else if (rec->utmp < 0) {
                 const char *path = rec->utmp_write.path ? rec->utmp_write.path : _PATH_UTMPX;
-                fprintf(stderr, _("%s: cannot record the logout of %s in %s: %s\n"), program_name,
-                        raw_text_or_dash(s->utmp_line, &b), path, strerror(-rec->utmp));
-                const char *hint = record_error_hint(rec->utmp);
+                bool wtmp = streq(path, _PATH_WTMPX);
+                if (wtmp)
+                        report_verbose(o, _("Marked the utmp entry of %s dead"), raw_text_or_dash(s->utmp_line, &b));
+                free(TAKE_PTR(b));
+                fprintf(stderr, _("%s: session %s ended, but its logout could not be recorded in %s: %s\n"),
+                        program_name, id, path, strerror(-rec->utmp));
+                const char *hint = record_error_hint(rec->utmp, wtmp);
                 if (hint)
                         fprintf(stderr, "%s: %s\n", program_name, hint);
                 code = EXIT_FAILURE_GENERIC;
         } else if (rec->utmp > 0) {
                 report_lock(o, _PATH_UTMPX, &rec->utmp_write.utmp_lock);
                 report_lock(o, _PATH_WTMPX, &rec->utmp_write.wtmp_lock);
-                report_verbose(o, _("Marked the utmp entry of %s dead and appended a logout record to %s"),
-                        raw_text_or_dash(s->utmp_line, &b), _PATH_WTMPX);
+                if (rec->utmp_write.no_wtmp)
+                        report_verbose(o, _("Marked the utmp entry of %s dead; this host keeps no %s"),
+                                       raw_text_or_dash(s->utmp_line, &b), _PATH_WTMPX);
+                else
+                        report_verbose(o, _("Marked the utmp entry of %s dead and appended a logout record to %s"),
+                                       raw_text_or_dash(s->utmp_line, &b), _PATH_WTMPX);
         }
         else
                 report_verbose(o, _("The utmp entry of %s was already closed by its login process"),
                         raw_text_or_dash(s->utmp_line, &b));
         if (rec->wtmpdb < 0) {
-                fprintf(stderr, _("%s: cannot record the logout of session %s in wtmpdb: %s\n"), program_name, id,
-                        strerror(-rec->wtmpdb));
+                fprintf(stderr, _("%s: session %s ended, but its logout could not be recorded in wtmpdb: %s\n"),
+                        program_name, id, strerror(-rec->wtmpdb));
                 code = EXIT_FAILURE_GENERIC;
         } else if (rec->wtmpdb > 0)
                 report_verbose(o, _("Closed the login record of session %s in wtmpdb"), id);

@@ -22,8 +22,12 @@ void report_verbose(const struct options *o, const char *fmt, ...) __attribute__
 /* /v: the session about to be logged off. */
 void report_session(const struct options *o, const struct session *s);
 
-/* After a table listing, on stderr: the sessions known only by their
- * server's processes, and how the host could give them more. */
+/* On stderr, when /proc hides other users' processes from the caller. */
+void report_hidden_note(const struct session_list *l);
+
+/* After a listing, on stderr: a view /proc made partial, and (tables only)
+ * the sessions known only by their server's processes, and how the host
+ * could give them more. */
 void report_listing_notes(const struct options *o, const struct session_list *l, const struct session *only);
 
 /* --dry-run: what would be ended (procs: its processes now).  An exit status. */

@@ -66,6 +66,9 @@ struct session_list {
         struct session *sessions;
         size_t n, alloc;
         const struct backend *backend;
+        /* /proc hides other users' processes from the caller (hidepid):
+         * their sessions may be missing, or shown without processes. */
+        bool others_hidden;
 };
 
 void session_done(struct session *s);

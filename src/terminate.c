@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "cgroup.h"
+#include "interrupt.h"
 #include "pidref.h"
 #include "util.h"
 
@@ -324,6 +325,38 @@ static int find_cgroup(const struct membership *m, char **ret_dir) {
         return r;
 }
 
+/* logoff killed between cgroup.freeze and its thaw leaves the session's
+ * cgroup frozen, where no signal but SIGKILL reaches its processes: the
+ * next run thaws it first, so they get their grace period.  The cgroup of
+ * one process tells cheaply whether to look closer; only the session's own
+ * cgroup is thawed, never one it shares (an admin's frozen slice). */
+static int thaw_leftover(const struct membership *m, const struct terminate_options *o,
+                         struct terminate_report *rep) {
+        const struct proc_info *first = NULL;
+        for (size_t i = 0; i < o->n_known && !first; i++)
+                if (is_live(&o->known[i]))
+                        first = &o->known[i];
+        if (!first || !o->caller->cap_kill)
+                return 0;
+        _cleanup_free_ char *mount = NULL, *path = NULL, *dir = NULL;
+        if (cgroup2_mount(&mount) < 0 || proc_cgroup_path(first->pid, "", &path) < 0)
+                return 0; /* no cgroup v2 here, or the process is gone */
+        if (asprintf(&dir, "%s%s", mount, path) < 0) {
+                dir = NULL;
+                return -ENOMEM;
+        }
+        if (!cgroup_event_is(dir, "frozen", "1"))
+                return 0;
+        free(TAKE_PTR(dir));
+        if (find_cgroup(m, &dir) < 0 || cgroup_freeze_requested(dir) <= 0)
+                return 0;
+        int r = cgroup_thaw(dir);
+        if (r < 0)
+                return r;
+        rep->thawed = TAKE_PTR(dir);
+        return 0;
+}
+
 /* Ends the session's processes outside its cgroup (a logind session's
  * process that moved out but kept its audit session) with one SIGKILL
  * round, leaving the ones inside to cgroup.kill.  Without an audit session
@@ -446,6 +479,9 @@ static int rounds_until(const struct membership *m, bool spare_root, struct trac
                 size_t left = users_only ? c->live - c->spared : c->live;
                 if (left == 0 || now >= deadline)
                         return 0;
+                /* Nothing is stopped yet: the admin may still change their mind. */
+                if (interrupt_pending())
+                        return -ECANCELED;
                 sleep_usec(delay < deadline - now ? delay : deadline - now);
                 if (delay < 100000)
                         delay *= 2;
@@ -523,10 +559,21 @@ int session_terminate(const struct membership *m, const struct terminate_options
                 e->done |= DONE_SEEN;
         }
 
+        r = thaw_leftover(m, o, rep);
+        if (r < 0)
+                goto out;
         if (o->graphical && o->owner != 0)
                 r = graceful_graphical(m, &t, o, rep, &c);
         else
                 r = graceful(m, &t, o, rep, &c);
+        rep->graceful_usec = now_monotonic_usec() - start;
+        if (r == -ECANCELED) {
+                /* What the admin leaves running; if nothing, it is over. */
+                r = collect_left(m, rep);
+                if (r >= 0)
+                        r = rep->n_left > 0 ? -ECANCELED : 0;
+                goto out;
+        }
         if (r < 0)
                 goto out;
         rep->graceful_usec = now_monotonic_usec() - start;
@@ -560,10 +607,10 @@ int session_terminate(const struct membership *m, const struct terminate_options
         if (r < 0)
                 goto out;
         r = rep->n_left > 0 ? -EBUSY : 0;
+out:
         for (size_t i = 0; i < t.size; i++)
                 if (t.slots[i].pid && t.slots[i].done == DONE_SEEN)
                         rep->gone_unsignalled++;
-out:
         /* Failing half-way must not leave the session stopped: the caller
          * asked for it to end, so finish what can be finished. */
         if (r < 0 && r != -EBUSY && rep->stopped > 0)
@@ -575,6 +622,7 @@ out:
 
 void terminate_report_done(struct terminate_report *rep) {
         free(rep->cgroup);
+        free(rep->thawed);
         free(rep->left);
         free(rep->denied_procs);
         *rep = (struct terminate_report) { 0 };

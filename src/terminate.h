@@ -43,6 +43,7 @@ struct terminate_report {
         bool cgroup_killed;         /* cgroup.kill was written */
         unsigned cgroup_members;    /* live processes in it just before */
         char *cgroup;               /* the session's own cgroup, if it has one */
+        char *thawed;               /* its cgroup, found frozen and thawed first */
         uint64_t graceful_usec;     /* how long the graceful phase lasted */
         uint64_t forced_usec;       /* and the forced one after it (0: none was needed) */
         uint64_t elapsed_usec;
@@ -57,6 +58,8 @@ struct terminate_report {
  * until a scan finds nothing new) and SIGKILL it, or cgroup.kill where the
  * session has a cgroup of its own.  Every signal goes through a pidfd whose
  * process was checked to be a member.
+ * A signal noted by interrupt_catch() ends the grace period early and
+ * nothing more is done: -ECANCELED, with what is left in rep->left.
  * Returns 0 when nothing of the session is left, -EBUSY when processes
  * survived (listed in rep->left), or another negative errno. */
 int session_terminate(const struct membership *m, const struct terminate_options *o, struct terminate_report *rep);
