@@ -2,8 +2,8 @@
 /*
  * no-pidfd: test helper that runs COMMAND as if on a kernel older than 5.3.
  *
- * logoff uses pidfds where it can and falls back to plain pids where the
- * kernel has none; the fallback needs testing on new kernels too.  A seccomp
+ * logoff signals only through pidfds and must refuse, signalling nothing,
+ * where the kernel has none; that refusal needs testing on new kernels too.  A seccomp
  * filter makes pidfd_open, pidfd_send_signal and pidfd_getfd fail with
  * ENOSYS, as an old kernel does, and lets every other system call through.
  * Calls made with another architecture's numbering are let through as well.
