@@ -228,12 +228,8 @@ static int take_over(struct session_list *l, const struct x2go_agent *a, const s
         return 0;
 }
 
-static int x2go_discover(struct session_list *l) {
-        struct proc_info *procs = NULL;
-        size_t n = 0;
-        int r = proc_scan_all(0, &procs, &n);
-        if (r < 0)
-                return r;
+static int x2go_enrich(struct session_list *l, const struct proc_info *procs, size_t n) {
+        int r = 0;
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 if (!streq(procs[i].comm, "x2goagent") || !proc_is_alive(&procs[i]))
                         continue;
@@ -249,7 +245,6 @@ static int x2go_discover(struct session_list *l) {
                         r = 0; /* gone, or not an X2Go agent after all */
                 x2go_agent_done(&a);
         }
-        free(procs);
         return r;
 }
 
@@ -281,7 +276,7 @@ static int x2go_record(const struct session *s, struct record_report *rep) { ret
 const struct backend backend_x2go = {
         .name = "x2go",
         .probe = x2go_probe,
-        .discover = x2go_discover,
+        .enrich = x2go_enrich,
         .end = x2go_end,
         .record = x2go_record,
 };

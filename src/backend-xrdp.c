@@ -18,7 +18,7 @@
 static const char SESMAN_COMM[] = "xrdp-sesman";
 
 struct proc_table {
-        struct proc_info *procs; /* sorted by pid */
+        const struct proc_info *procs; /* sorted by pid */
         size_t n;
 };
 
@@ -28,7 +28,7 @@ static const struct proc_info *proc_table_find(const struct proc_table *t, pid_t
 
 /* sesman's per-session child: a root xrdp-sesman whose parent is the
  * sesman daemon (an xrdp-sesman whose own parent is not one). */
-static bool is_session_child(const struct proc_table *t, struct proc_info *p) {
+static bool is_session_child(const struct proc_table *t, const struct proc_info *p) {
         if (!streq(p->comm, SESMAN_COMM))
                 return false;
         const struct proc_info *parent = proc_table_find(t, p->ppid);
@@ -37,7 +37,8 @@ static bool is_session_child(const struct proc_table *t, struct proc_info *p) {
         const struct proc_info *grandparent = proc_table_find(t, parent->ppid);
         if (grandparent && streq(grandparent->comm, SESMAN_COMM))
                 return false;
-        return proc_read_uids(p) == 0 && p->ruid == 0;
+        struct proc_info owner = *p;
+        return proc_read_uids(&owner) == 0 && owner.ruid == 0;
 }
 
 /* N of the ":N" argument of an X server's command line. */
@@ -161,15 +162,11 @@ static int finish_tree_session(struct session_list *l, struct session *s, int se
         return 0;
 }
 
-static int xrdp_discover(struct session_list *l) {
-        struct proc_table t = { 0 };
-        pid_t *xrdp_pids = NULL;
+static int xrdp_enrich(struct session_list *l, const struct proc_info *all, size_t n_all) {
+        const struct proc_table t = { .procs = all, .n = n_all };
         size_t n_xrdp = 0, first_new = l->n;
-        int r = proc_scan_all(0, &t.procs, &t.n);
-        if (r < 0)
-                goto out;
-
-        xrdp_pids = calloc(t.n ? t.n : 1, sizeof(*xrdp_pids));
+        int r;
+        pid_t *xrdp_pids = calloc(t.n ? t.n : 1, sizeof(*xrdp_pids));
         if (!xrdp_pids) {
                 r = -ENOMEM;
                 goto out;
@@ -212,7 +209,6 @@ static int xrdp_discover(struct session_list *l) {
         r = 0;
 out:
         free(xrdp_pids);
-        free(t.procs);
         return r;
 }
 
@@ -265,7 +261,7 @@ static int xrdp_end(const struct session *s, const struct terminate_options *o, 
 const struct backend backend_xrdp = {
         .name = "xrdp",
         .probe = xrdp_probe,
-        .discover = xrdp_discover,
+        .enrich = xrdp_enrich,
         .end = xrdp_end,
         .record = record_session_logout,
 };

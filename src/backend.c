@@ -6,11 +6,15 @@
 
 static int discover_with(const struct backend *b, struct session_list *l) {
         *l = (struct session_list) { .backend = b };
+        _cleanup_free_ struct proc_info *all = NULL;
+        size_t n_all = 0;
         int r = b->discover(l);
         if (r >= 0)
-                r = backend_xrdp.discover(l);
+                r = proc_scan_all(0, &all, &n_all);
         if (r >= 0)
-                r = backend_x2go.discover(l);
+                r = backend_xrdp.enrich(l, all, n_all);
+        if (r >= 0)
+                r = backend_x2go.enrich(l, all, n_all);
         for (size_t i = 0; r >= 0 && i < l->n; i++)
                 r = session_clean_text(&l->sessions[i]);
         if (r < 0) {

@@ -50,6 +50,10 @@ struct backend {
         /* Every login session it knows, with the caller's own marked
          * current. */
         int (*discover)(struct session_list *l);
+        /* A remote desktop server's: tells the sessions another backend
+         * found what it knows of them and adds its own, from one snapshot
+         * of every process (sorted by pid) that they share. */
+        int (*enrich)(struct session_list *l, const struct proc_info *all, size_t n_all);
         /* Ends the session: its host first where it has one, then every
          * process that is left.  -EACCES when the host refused. */
         int (*end)(const struct session *s, const struct terminate_options *o, struct end_report *rep);

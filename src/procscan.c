@@ -88,11 +88,14 @@ static void parse_status_nspid(const char *buf, struct proc_info *p) {
         p->child_pidns = fields > 1;
 }
 
-/* What tells one process from another: its session and its start time. */
-static int read_identity(int procdir_fd, struct proc_info *p) {
-        int r = read_u32_at(procdir_fd, "sessionid", &p->session_id);
+/* What tells one process from another: its session and its start time.
+ * A walk has read the session already (known_sid). */
+static int read_identity(int procdir_fd, const uint32_t *known_sid, struct proc_info *p) {
+        int r = known_sid ? 0 : read_u32_at(procdir_fd, "sessionid", &p->session_id);
         if (r < 0)
                 return r;
+        if (known_sid)
+                p->session_id = *known_sid;
         _cleanup_free_ char *stat = NULL;
         r = read_small_file_at(procdir_fd, "stat", &stat, NULL);
         if (r < 0)
@@ -100,12 +103,12 @@ static int read_identity(int procdir_fd, struct proc_info *p) {
         return proc_parse_stat(stat, p);
 }
 
-int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret) {
+static int read_at(int procdir_fd, pid_t pid, const uint32_t *known_sid, unsigned flags, struct proc_info *ret) {
         struct proc_info p = { .pid = pid, .loginuid = LOGINUID_UNSET };
         uint32_t v;
         int r;
 
-        r = read_identity(procdir_fd, &p);
+        r = read_identity(procdir_fd, known_sid, &p);
         if (r < 0)
                 return r;
         if (flags & PROC_SCAN_LOGINUID) {
@@ -127,6 +130,10 @@ int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *re
         }
         *ret = p;
         return 0;
+}
+
+int proc_read_at(int procdir_fd, pid_t pid, unsigned flags, struct proc_info *ret) {
+        return read_at(procdir_fd, pid, NULL, flags, ret);
 }
 
 
@@ -221,14 +228,13 @@ struct collect {
 static int collect_one(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         struct collect *c = userdata;
         struct proc_info p;
-        int r = proc_read_at(procdir_fd, pid, c->flags, &p);
+        /* The audit session cannot change once set: the walk's reading of
+         * it is the process's. */
+        int r = read_at(procdir_fd, pid, &audit_id, c->flags, &p);
         if (vanished(r))
                 return 0;
         if (r < 0)
                 return r;
-        /* The audit session cannot change once set; reading it twice only
-         * matters for the walk that found it. */
-        p.session_id = audit_id;
 
         if (c->n == c->alloc) {
                 size_t na = c->alloc ? c->alloc * 2 : 256;

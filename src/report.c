@@ -236,10 +236,14 @@ int report_end(const struct options *o, const struct session *s, const struct en
                                     rep->cgroup_members),
                         rep->cgroup,
                         rep->frozen ? _("frozen first") : _("not frozen"), rep->cgroup_members);
-        if (rep->stopped)
-                report_verbose(o, ngettext("Sent SIGSTOP to %u process in %u rounds", "Sent SIGSTOP to %u processes in %u rounds",
-                                    rep->stopped),
-                        rep->stopped, rep->stop_rounds);
+        if (rep->stopped && rep->stop_rounds == 1)
+                report_verbose(o, ngettext("Sent SIGSTOP to %u process in one round",
+                                           "Sent SIGSTOP to %u processes in one round", rep->stopped),
+                               rep->stopped);
+        else if (rep->stopped)
+                report_verbose(o, ngettext("Sent SIGSTOP to %u process in %u rounds",
+                                           "Sent SIGSTOP to %u processes in %u rounds", rep->stopped),
+                               rep->stopped, rep->stop_rounds);
         if (rep->killed)
                 report_verbose(o, ngettext("Sent SIGKILL to %u process", "Sent SIGKILL to %u processes", rep->killed),
                         rep->killed);

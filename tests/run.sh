@@ -6,7 +6,8 @@
 # tests (tests/logind: a real systemd-logind in a systemd-nspawn container and a
 # real elogind in private namespaces, built once with debootstrap and cached
 # under /var/tmp/logoff-hosts) and the remote desktop tests (tests/rdp: real
-# xrdp with xfreerdp under Xvfb, X2Go with pyhoca-cli) against both builds.
+# xrdp with xfreerdp under Xvfb, X2Go with pyhoca-cli) against both builds,
+# then the load tests (tests/load) against the optimized one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,6 +119,14 @@ for suite in "${suites[@]}"; do
                 suite_fail[$suite]=$((suite_fail[$suite] + ${counts#* }))
         done
 done
+
+# Load (tests/load): a session of 100,000 processes, a fork storm at a PID
+# namespace's pid_max, 1,000 sessions.  Once, against the optimized build:
+# what is measured is scale, not memory errors, and it takes minutes.
+echo "== load tests (build-ci)"
+counts=$(pytest_counts tests/load build-ci)
+suites+=(load)
+suite_ok[load]=${counts% *} suite_fail[load]=${counts#* }
 
 # Skips count as failures: a test that cannot run here must be fixed, not hidden.
 echo "unit test programs: $unit_ok passed, $unit_fail failed"
