@@ -708,7 +708,13 @@ class Sshd:
     """
 
     def __init__(self, workdir: Union[str, Path], port: Optional[int] = None,
-                 netns: Optional[str] = None, listen_addr: str = "127.0.0.1"):
+                 netns: Optional[str] = None, listen_addr: str = "127.0.0.1",
+                 use_dns: bool = False, client_bind: Optional[str] = None):
+        """use_dns: sshd looks the client's address up (UseDNS yes), so the
+        utmp host is whatever reverse DNS says; client_bind: the address
+        the clients connect from (ssh -b)."""
+        self.use_dns = use_dns
+        self.client_bind = client_bind
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._auto_port = port is None
@@ -744,7 +750,7 @@ AuthorizedKeysFile .ssh/authorized_keys {self.extra_keys_dir}/%u
 StrictModes yes
 PrintMotd no
 PrintLastLog no
-UseDNS no
+UseDNS {"yes" if self.use_dns else "no"}
 X11Forwarding no
 LogLevel VERBOSE
 MaxStartups 50
@@ -890,6 +896,8 @@ LoginGraceTime 30
         cmd = [SSH]
         if tty:
             cmd.append("-tt")
+        if self.client_bind:
+            cmd += ["-b", self.client_bind]
         cmd += ["-i", str(key), "-p", str(self.port),
                 "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no",

@@ -7,12 +7,19 @@ import json
 import os
 import subprocess
 import unicodedata
+from pathlib import Path
+
+import pytest
 
 import harness as H
 from conftest import LOGOFF, USER1, run_logoff
 
 EVIL_HOST = b"evil\xff\xfe\x1b[31mred\x9b2J"
 EVIL_CLEAN = "evil\\xff\\xfe\\x1b[31mred\\x9b2J"
+# What reverse DNS may answer (here /etc/hosts): sshd checks that the name
+# maps back to the address, not what bytes it holds.
+EVIL_DNS = b"evil\xff\xfe\x1b[31mred.example"
+EVIL_DNS_CLEAN = "evil\\xff\\xfe\\x1b[31mred.example"
 
 
 def raw_logoff(*args):
@@ -60,3 +67,40 @@ def test_wide_names_line_up_by_display_columns(mksession):
     assert columns(a[:a.index(USER1)]) == columns(b[:b.index(USER1)]), (a, b)
     assert columns(a[:a.index(str(wide.sid)) + len(str(wide.sid))]) == \
         columns(b[:b.index(str(plain.sid)) + len(str(plain.sid))]), (a, b)
+
+
+@pytest.fixture
+def hostile_reverse_dns():
+    """127.0.0.2 resolves to EVIL_DNS through /etc/hosts, until the test ends."""
+    hosts = Path("/etc/hosts")
+    saved = hosts.read_bytes()
+    hosts.write_bytes(saved + (b"" if saved.endswith(b"\n") else b"\n") + b"127.0.0.2 " + EVIL_DNS + b"\n")
+    try:
+        yield
+    finally:
+        hosts.write_bytes(saved)
+
+
+def test_a_hostile_reverse_dns_name_from_a_real_sshd_is_clean(users, tmp_path, hostile_reverse_dns):
+    server = H.Sshd(tmp_path / "sshd", use_dns=True, client_bind="127.0.0.2")
+    server.start()
+    try:
+        s = server.login(users[USER1])
+        # sshd wrote the name as DNS gave it, escape and invalid bytes too.
+        assert "\x1b[31m" in s.utmp.host and s.utmp.host.startswith("evil"), s.utmp
+        cp = raw_logoff("--list")
+        assert cp.returncode == 0, cp.stderr
+        assert_clean(cp.stdout)
+        assert EVIL_DNS_CLEAN.encode() in cp.stdout, cp.stdout
+        cp = raw_logoff("--list", "--json")
+        assert_clean(cp.stdout)
+        rows = {r["id"]: r for r in json.loads(cp.stdout.decode("utf-8"))["sessions"]}
+        assert rows[str(s.sid)]["remote_host"] == EVIL_DNS_CLEAN, rows[str(s.sid)]
+        cp = raw_logoff(str(s.sid), "/v")
+        assert cp.returncode == 0, cp.stderr
+        assert_clean(cp.stdout + cp.stderr)
+        assert f"from {EVIL_DNS_CLEAN}".encode() in cp.stdout, cp.stdout
+    finally:
+        for session in list(server.sessions):
+            session.cleanup()
+        server.stop()

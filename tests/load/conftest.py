@@ -160,39 +160,10 @@ class Run:
         return f"{self}\nstdout:\n{out}\nstderr:\n{err[-2000:]}"
 
 
-#: `rusage FILE CMD...` runs CMD and writes its ru_maxrss (kB) to FILE.  A
-#: direct child of pytest would report at least pytest's own RSS: the kernel
-#: keeps the high-water mark from before exec.  Hence a small static parent.
-RUSAGE_C = r"""
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-        if (argc < 3)
-                return 2;
-        pid_t p = fork();
-        if (p == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL); /* a timeout that kills us kills it */
-                execv(argv[2], argv + 2);
-                _exit(127);
-        }
-        int st;
-        struct rusage ru;
-        if (p < 0)
-                return 126;
-        while (wait4(p, &st, 0, &ru) < 0)
-                if (errno != EINTR)
-                        return 126;
-        FILE *f = fopen(argv[1], "w");
-        if (!f || fprintf(f, "%ld\n", ru.ru_maxrss) < 0 || fclose(f) != 0)
-                return 126;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-"""
+#: bench/load-helper.c's `rusage FILE CMD...` runs CMD and writes its
+#: ru_maxrss (kB) to FILE.  A direct child of pytest would report at least
+#: pytest's own RSS: the kernel keeps the high-water mark from before exec.
+LOAD_HELPER_C = ROOT / "bench" / "load-helper.c"
 _rusage: Optional[str] = None
 
 
@@ -201,10 +172,7 @@ def rusage_helper():
     global _rusage
     d = tempfile.mkdtemp(prefix="logoff-load-rusage-")
     try:
-        with open(os.path.join(d, "rusage.c"), "w") as f:
-            f.write(RUSAGE_C)
-        H.run(["cc", "-O2", "-static", "-Wall", "-o", os.path.join(d, "rusage"), os.path.join(d, "rusage.c")],
-              timeout=120)
+        H.run(["cc", "-O2", "-static", "-Wall", "-o", os.path.join(d, "rusage"), str(LOAD_HELPER_C)], timeout=120)
         _rusage = os.path.join(d, "rusage")
         yield _rusage
     finally:
@@ -220,7 +188,7 @@ def run_logoff(*args, timeout: float = 300) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(prefix="logoff-load-rss-") as rss:
         t0 = time.monotonic()
-        p = subprocess.Popen([_rusage, rss.name, *argv], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        p = subprocess.Popen([_rusage, "rusage", rss.name, *argv], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                              env=env)
         deadline = t0 + timeout
         while True:
