@@ -12,13 +12,19 @@
 
 bool vanished(int r) { return r == -ENOENT || r == -ESRCH; }
 
-/* What /proc answers for a process hidepid hides from us, directory or files. */
-static bool hidden(int r) { return r == -EACCES || r == -EPERM; }
-
 bool proc_hides_others(void) {
-        /* PID 1's stat is anybody's to read, unless /proc says otherwise. */
-        return access("/proc/1/stat", R_OK) < 0;
+        /* PID 1's stat is anybody's to read, unless /proc says otherwise;
+         * the mount does not change while logoff runs. */
+        static int hides = -1;
+        if (hides < 0)
+                hides = access("/proc/1/stat", R_OK) < 0;
+        return hides;
 }
+
+/* What /proc answers for a process hidepid hides from us, directory or
+ * files.  Only then: anywhere else a process the walk cannot read is an
+ * error, never a process quietly left out. */
+static bool hidden(int r) { return (r == -EACCES || r == -EPERM) && proc_hides_others(); }
 
 static int read_u32_at(int dirfd, const char *path, uint32_t *ret) {
         _cleanup_free_ char *s = NULL;
