@@ -287,11 +287,18 @@ int report_end(const struct options *o, const struct session *s, const struct en
                                  "%zu processes are still running, none is stopped\n",
                                  rep->n_left),
                         program_name, name ? name : "?", id, rep->n_left);
-                if (host->asked && host->ask_error == 0)
-                        fprintf(stderr, _("%s: %s was asked to terminate the session before and may go on ending it\n"),
-                                program_name, host->asked);
                 fprintf(stderr, _("%s: run '%s %s' again to end them and record the logout\n"), program_name,
                         program_name, id);
+                if (host->asked && host->ask_error == 0) {
+                        fprintf(stderr, _("%s: %s was asked to terminate the session before and may go on ending it\n"),
+                                program_name, host->asked);
+                        /* elogind forgets a session once its leader is gone, whatever is left. */
+                        if (s->audit_session != AUDIT_SESSION_UNSET)
+                                fprintf(stderr,
+                                        _("%s: if %s forgets it first, '%s --backend=kernel %u' ends what is left of "
+                                          "its audit session\n"),
+                                        program_name, host->asked, program_name, (unsigned) s->audit_session);
+                }
                 code = EXIT_BY_SIGNAL;
         } else if (r < 0) {
                 fprintf(stderr, _("%s: cannot end session %s: %s\n"), program_name, id, strerror(-r));

@@ -396,3 +396,35 @@ def test_backend_logind_without_logind_fails_cleanly():
     assert "logind" in cp.stderr, cp.stderr
     assert "Invalid parameter" not in cp.stderr and "unknown switch" not in cp.stderr, cp.stderr
     assert cp.stdout == "", cp.stdout
+
+
+def test_ctrl_c_in_the_grace_period_stops_cleanly_and_says_logind_goes_on(host):
+    """Interrupted during the grace period, logoff stops before anything is
+    stopped or frozen, and says that logind, asked first, may go on."""
+    s = host.login("alice", ESCAPEES + "exec bash -i")
+    wait_sleeps(host, "alice", 4)
+    cp = host.sh(f"{host.logoff} {s.logind_id} --timeout=60 /v & p=$!; sleep 1.5; kill -INT $p; "
+                 "wait $p; echo rc=$?", check=False, env={"LC_ALL": "C"}, timeout=60)
+    assert "Sanitizer" not in cp.stdout + cp.stderr, cp.stdout + cp.stderr
+    assert "rc=130" in cp.stdout, cp.stdout + cp.stderr
+    assert re.search(rf"interrupted by SIGINT during the grace period: session {s.logind_id} was not logged off; "
+                     r"\d+ process(es are| is) still running, none is stopped", cp.stderr), cp.stderr
+    assert "logind was asked to terminate the session before and may go on ending it" in cp.stderr, cp.stderr
+    hint = re.search(r"if logind forgets it first, '.*logoff.* --backend=kernel (\d+)' ends what is left", cp.stderr)
+    assert hint, cp.stderr
+    assert "logged off" not in cp.stdout, cp.stdout
+    left = session_pids(host, "alice")
+    assert left, "the stubborn process should still run"
+    stats = host.run(["ps", "-o", "stat=", "-p", ",".join(map(str, left))], check=False).stdout.split()
+    assert not [st for st in stats if st.startswith("T")], host.ps("alice")
+
+    # systemd-logind keeps a closing session; elogind forgets it once its
+    # leader is gone, and then its audit session is what is left.
+    known = s.logind_id in host.session_ids()
+    args = [s.logind_id] if known else ["--backend=kernel", hint.group(1)]
+    assert known or isinstance(host, HS.ElogindHost), f"{s.logind_id} forgotten on {host.name}"
+    cp = logoff(host, *args, "--timeout=1")
+    assert_sanitizer_clean(cp)
+    assert cp.returncode == 0, f"rc={cp.returncode}\n{cp.stdout}{cp.stderr}"
+    assert session_pids(host, "alice") == [], host.ps("alice")
+    host.wait_session_gone(s.logind_id, 10)
