@@ -231,6 +231,13 @@ int report_end(const struct options *o, const struct session *s, const struct en
                 report_verbose(o, ngettext("%u process ended before logoff signalled it",
                                     "%u processes ended before logoff signalled them", rep->gone_unsignalled),
                         rep->gone_unsignalled);
+        if (rep->forced_first)
+                report_verbose(o, ngettext("%u process first met after the grace period (forked since) was ended "
+                                           "with the rest",
+                                           "%u processes first met after the grace period (forked since) were ended "
+                                           "with the rest",
+                                           rep->forced_first),
+                               rep->forced_first);
         if (rep->cgroup_killed)
                 report_verbose(o, ngettext("Wrote cgroup.kill of %s (%s): %u process", "Wrote cgroup.kill of %s (%s): %u processes",
                                     rep->cgroup_members),

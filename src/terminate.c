@@ -252,6 +252,10 @@ static int round_visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
                         (*rd->counter)++;
                         rd->c.fresh++;
                 }
+                /* Forked after the last graceful round: the forced phase
+                 * is the first to meet it. */
+                if (!rd->graceful && !(e->done & DONE_SEEN))
+                        rd->rep->forced_first++;
                 if (rd->graceful && !e->signalled_round) {
                         e->signalled_round = rd->t->round;
                         e->signalled_tick = rd->tick;
@@ -398,8 +402,10 @@ static int kill_by_cgroup(const char *dir, const struct membership *m, struct tr
                 rep->cgroup_members = (unsigned) n;
                 /* What was forked since the last round counts as met. */
                 for (size_t i = 0; i < n; i++)
-                        if (!tracker_has_pid(t, pids[i]) && pids[i] != self_pid)
+                        if (!tracker_has_pid(t, pids[i]) && pids[i] != self_pid) {
                                 rep->seen++;
+                                rep->forced_first++;
+                        }
                 proc_sort_pids(pids, n);
         } else
                 rep->frozen = false; /* its list is unknown: tell the ones inside by their cgroup */

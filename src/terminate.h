@@ -36,6 +36,7 @@ struct terminate_report {
         unsigned helpers_exited;    /* of those, the ones that did */
         unsigned cleanup;           /* started by a process after it was signalled: left to finish */
         unsigned cleanup_finished;  /* of those, ended within the grace period */
+        unsigned forced_first;      /* first met by the forced phase (forked after the grace period's last round) */
         unsigned stopped;           /* got SIGSTOP before SIGKILL */
         unsigned killed;            /* got SIGKILL (one by one) */
         unsigned stop_rounds;

@@ -265,7 +265,11 @@ def host_ready():
 def user():
     u = H.create_user(LOAD_USER)
     try:
-        if user_pids(u.uid):
+        # A uid freed by an earlier suite's user may be ours now, with what
+        # that user left still exiting: give it a little while.
+        try:
+            H.wait_until(lambda: not user_pids(u.uid), 30, interval=0.5, what=f"user {u.name}'s uid to be free")
+        except Exception:
             pytest.fail(f"user {u.name} already has processes: {user_pids(u.uid)[:20]} "
                         f"(left by an interrupted run?)")
         yield u
