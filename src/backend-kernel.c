@@ -5,10 +5,12 @@
 #include "backend.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <sys/sysmacros.h>
 
 #include "procscan.h"
 #include "records.h"
+#include "spawn.h"
 #include "util.h"
 
 static int cmp_proc_by_session_then_start(const void *a, const void *b) {
@@ -18,6 +20,39 @@ static int cmp_proc_by_session_then_start(const void *a, const void *b) {
         if (x->start_ticks != y->start_ticks)
                 return x->start_ticks < y->start_ticks ? -1 : 1;
         return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* An X server writes its pid to /tmp/.XN-lock while it serves :N.  1: one
+ * of procs (the session's) serves display; 0: another process does;
+ * -ENOENT: no live server; or a negative errno.  The file is anyone's
+ * (/tmp): it is read without trusting the path or waiting on it, and only
+ * a pid that is one of the session's own processes makes it the owner. */
+#define X_LOCK_READ_USEC (1000000u)
+static int serves_display(const char *display, const struct session *s, const struct proc_info *procs, size_t n) {
+        uint32_t number;
+        _cleanup_free_ char *num = strndup(display + 1, strcspn(display + 1, "."));
+        if (!num)
+                return -ENOMEM;
+        if (parse_u32(num, &number) < 0)
+                return -ENOENT;
+        char path[64], text[32];
+        snprintf(path, sizeof(path), "/tmp/.X%" PRIu32 "-lock", number);
+        /* The user's X server (xrdp, X2Go, startx), or root's (a display manager's). */
+        int r = spawn_read_user_file(path, s->uid, NULL, X_LOCK_READ_USEC, text, sizeof(text));
+        if (r == -EPERM && s->uid != 0)
+                r = spawn_read_user_file(path, 0, NULL, X_LOCK_READ_USEC, text, sizeof(text));
+        if (r < 0)
+                return -ENOENT; /* no lock, or one nobody may trust: no server known */
+        char *end;
+        errno = 0;
+        long pid = strtol(text, &end, 10);
+        if (errno || end == text || pid <= 0 || pid > INT_MAX)
+                return -ENOENT;
+        for (size_t i = 0; i < n; i++)
+                if (procs[i].pid == (pid_t) pid && proc_is_alive(&procs[i]))
+                        return 1;
+        _cleanup_close_ int fd = proc_open_dir((pid_t) pid);
+        return fd >= 0 ? 0 : -ENOENT;
 }
 
 /* Sessions without utmp (xrdp writes none, nohup remnants) still say in
@@ -49,8 +84,20 @@ static int fill_from_environment(struct session *s, const struct proc_info *proc
         }
         if (!display || (s->name && !remote_desktop))
                 return 0;
-        free(s->name);
-        s->name = TAKE_PTR(display);
+        /* DISPLAY makes a process a client of that display, not its owner:
+         * the name is this session's only when its own X server serves it,
+         * or, for what is left of a finished remote desktop, when no server
+         * does any more. */
+        int r = serves_display(display, s, procs, n);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        bool named = r == 1 || (r == -ENOENT && remote_desktop);
+        if (!named && !remote_desktop)
+                return 0;
+        if (named) {
+                free(s->name);
+                s->name = TAKE_PTR(display);
+        }
         s->type = SESSION_TYPE_X11;
         /* Only its server can say a remote desktop is still there (the xrdp
          * and X2Go backends do, for the live ones): what carries its
@@ -94,11 +141,22 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
 
         /* A login made inside a container has all its processes in a PID
          * namespace below ours, and the host's passwd names the wrong user.
-         * A process of our own login that went into a namespace of its own
-         * is still ours (and still ended). */
+         * It is told by where it began, not by where its processes are now:
+         * a login of ours whose processes all went into a namespace of their
+         * own (unshare -pf, its parent gone) made that namespace itself, so
+         * the init of the outermost one is its own process.  A container's
+         * login runs under an init that is not. */
         bool ours = false;
+        unsigned outermost = UINT_MAX;
+        for (size_t i = 0; i < n && !ours; i++) {
+                if (!proc_is_alive(&procs[i]))
+                        continue;
+                ours = !procs[i].child_pidns;
+                if (procs[i].pidns_depth < outermost)
+                        outermost = procs[i].pidns_depth;
+        }
         for (size_t i = 0; i < n && !ours; i++)
-                ours = proc_is_alive(&procs[i]) && !procs[i].child_pidns;
+                ours = proc_is_alive(&procs[i]) && procs[i].pidns_init && procs[i].pidns_depth == outermost;
         if (!ours)
                 return 0;
 

@@ -767,6 +767,10 @@ static int unit_state(const char *unit, char **ret) {
 static int logind_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
         *rep = (struct end_report) { .asked = "logind", .forgotten = -1 };
         int r = bus_open();
+        if (r < 0 && o->host_must_agree) {
+                rep->ask_error = r;
+                return -EACCES; /* no answer is no yes */
+        }
         if (r < 0)
                 return r;
 
@@ -784,8 +788,12 @@ static int logind_end(const struct session *s, const struct terminate_options *o
                 rep->ask_error = errno_of(&e, r);
                 rep->ask_error_name = e.name ? text_clean(e.name) : NULL;
                 rep->ask_error_message = e.message ? text_clean(e.message) : NULL;
-                if (rep->ask_error == -EACCES)
-                        return -EACCES; /* nothing was signalled */
+                /* Nothing was signalled.  Where only logind's yes lets the
+                 * caller end the session, any other answer (interrupted,
+                 * timed out, logind gone) is a no too: never go on with
+                 * the binary's own CAP_KILL. */
+                if (rep->ask_error == -EACCES || o->host_must_agree)
+                        return -EACCES;
         }
 
         r = session_terminate(&s->member, &to, &rep->procs);

@@ -133,17 +133,26 @@ static int new_session(struct session_list *l, const struct xrdp_session *x, con
 }
 
 /* Counted once every session is known: the owner's unclaimed processes
- * belong to this one only when the owner has no other session. */
+ * belong to this one only when the owner has no other session (and never
+ * root's: on a host where root's other processes are daemons, nothing but
+ * an audit session could tell them apart). */
 static int finish_tree_session(struct session_list *l, struct session *s, int self_fd, uint32_t self_audit) {
         bool others = false;
-        for (size_t i = 0; i < l->n; i++)
-                if (&l->sessions[i] != s && l->sessions[i].uid == s->uid)
-                        others = true;
-        s->member.tree.orphans = !others;
+        int r;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct session *o = &l->sessions[i];
+                if (o == s || o->uid != s->uid)
+                        continue;
+                others = true;
+                if (membership_is_tree_only(&o->member) &&
+                    (r = process_tree_add_other_display(&s->member.tree, o->member.tree.display)) < 0)
+                        return r;
+        }
+        s->member.tree.orphans = others || s->uid == 0 ? TREE_ORPHANS_NONE : TREE_ORPHANS_TAKEN;
 
         struct proc_info *procs = NULL;
         size_t n = 0;
-        int r = proc_scan(&s->member, 0, &procs, &n);
+        r = proc_scan(&s->member, 0, &procs, &n);
         if (r < 0)
                 return r;
         s->processes = 0;
@@ -159,6 +168,40 @@ static int finish_tree_session(struct session_list *l, struct session *s, int se
         if (r < 0)
                 return r;
         s->current = rel == TREE_ROOT_OR_DESCENDANT || rel == TREE_ENVIRONMENT;
+        return 0;
+}
+
+/* An audit session whose first process descends from sesman's session
+ * child was made inside the desktop (a process whose loginuid was unset
+ * wrote one): it is no login but part of that session, which takes its
+ * audit ID.  Returns the number of sessions before the tree sessions, which
+ * this may lower. */
+static int absorb_made_inside(struct session_list *l, size_t *first_new) {
+        for (size_t j = *first_new; j-- > 0;) {
+                const struct session *k = &l->sessions[j];
+                if (k->member.audit_id == AUDIT_SESSION_UNSET || k->member.cgroup || k->leader <= 0)
+                        continue;
+                _cleanup_close_ int fd = proc_open_dir(k->leader);
+                if (fd < 0)
+                        continue;
+                for (size_t i = *first_new; i < l->n; i++) {
+                        struct process_tree *t = &l->sessions[i].member.tree;
+                        enum tree_relation rel;
+                        int r = membership_tree_relation_at(t, fd, k->member.audit_id, &rel);
+                        if (vanished(r))
+                                break;
+                        if (r < 0)
+                                return r;
+                        if (rel != TREE_ROOT_OR_DESCENDANT)
+                                continue;
+                        r = process_tree_absorb(t, k->member.audit_id);
+                        if (r < 0)
+                                return r;
+                        session_list_remove(l, j);
+                        (*first_new)--;
+                        break;
+                }
+        }
         return 0;
 }
 
@@ -198,6 +241,9 @@ static int xrdp_enrich(struct session_list *l, const struct proc_info *all, size
         }
 
         if (l->n > first_new) {
+                r = absorb_made_inside(l, &first_new);
+                if (r < 0)
+                        goto out;
                 uint32_t self_audit;
                 _cleanup_close_ int self_fd = proc_open_dir(getpid());
                 r = self_fd < 0 ? self_fd : proc_session_id_at(self_fd, &self_audit);
@@ -219,29 +265,41 @@ static bool is_sesman(const struct proc_info *a, void *userdata) {
         return streq(a->comm, SESMAN_COMM);
 }
 
-/* Whether a process without an audit session is an xrdp session's by
- * what it carries: that session's environment, or an ancestor that is
- * sesman's (a descendant of some session child). */
-static bool claimed_by_an_xrdp_session(const struct proc_info *p) {
-        _cleanup_free_ char *marker = NULL;
-        if (proc_getenv(p->pid, "XRDP_SESSION", &marker) == 0)
-                return true;
+/* Whether a process without an audit session is another xrdp session's by
+ * what it carries: that session's display in its environment, or an
+ * ancestor that is sesman's (a descendant of some session child). */
+static bool claimed_by_another_xrdp_session(const struct process_tree *t, const struct proc_info *p) {
+        _cleanup_free_ char *marker = NULL, *display = NULL;
+        if (proc_getenv(p->pid, "XRDP_SESSION", &marker) == 0 && proc_getenv(p->pid, "DISPLAY", &display) == 0) {
+                _cleanup_free_ char *d = display_name(display);
+                uint32_t n;
+                for (size_t i = 0; d && d[0] == ':' && parse_u32(d + 1, &n) == 0 && i < t->n_other_displays; i++)
+                        if (t->other_displays[i] == n)
+                                return true;
+        }
         return proc_find_ancestor(p->ppid, is_sesman, NULL, NULL) > 0;
 }
 
-/* The owner's processes that no session claims, when this one could not
- * claim them either (the owner has other sessions): /v names them. */
+/* The owner's processes in no session that the orphans rule could have
+ * meant but did not take (the owner has other sessions; root's; another
+ * PID namespace's; a service's child): /v names them. */
 static int collect_unclaimed(const struct session *s, struct end_report *rep) {
-        struct membership orphans = { .audit_id = AUDIT_SESSION_UNSET, .tree = s->member.tree };
-        orphans.tree.orphans = true;
+        struct membership any = { .audit_id = AUDIT_SESSION_UNSET, .tree = s->member.tree };
+        any.tree.orphans = TREE_ORPHANS_ANY;
         struct proc_info *procs = NULL;
         size_t n = 0, k = 0;
-        int r = proc_scan(&orphans, PROC_SCAN_UIDS, &procs, &n);
+        int r = proc_scan(&any, PROC_SCAN_UIDS, &procs, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                if (proc_is_alive(&procs[i]) && procs[i].pid != getpid() && !claimed_by_an_xrdp_session(&procs[i]))
-                        procs[k++] = procs[i];
+        for (size_t i = 0; i < n; i++) {
+                if (!proc_is_alive(&procs[i]) || procs[i].pid == getpid() ||
+                    claimed_by_another_xrdp_session(&s->member.tree, &procs[i]))
+                        continue;
+                _cleanup_close_ int fd = proc_open_dir(procs[i].pid);
+                if (fd < 0 || membership_contains_at(&s->member, fd) != 0)
+                        continue; /* gone, or ended with the session after all */
+                procs[k++] = procs[i];
+        }
         rep->unclaimed = procs;
         rep->n_unclaimed = k;
         return 0;
@@ -251,7 +309,7 @@ static int xrdp_end(const struct session *s, const struct terminate_options *o, 
         *rep = (struct end_report) { .forgotten = -1 };
         int r = session_terminate(&s->member, o, &rep->procs);
         if (r >= 0 || r == -EBUSY) {
-                int k = s->member.tree.orphans ? 0 : collect_unclaimed(s, rep);
+                int k = collect_unclaimed(s, rep);
                 if (k < 0 && r >= 0)
                         r = k;
         }

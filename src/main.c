@@ -210,7 +210,8 @@ static int dry_run(const struct options *o, const struct session *s) {
 }
 
 /* end -> record -> report. */
-static int end_session(const struct options *o, const struct session *s, const struct caller *caller) {
+static int end_session(const struct options *o, const struct session *s, const struct caller *caller,
+                       bool host_must_agree) {
         /* Ending our own session, our terminal hangs up and our parents
          * die around us (sudo relays their SIGTERM to us, logind sends its
          * own): logoff must outlive them to finish the job. */
@@ -224,8 +225,8 @@ static int end_session(const struct options *o, const struct session *s, const s
 
         struct terminate_options to = {
                 .timeout_usec = o->timeout_usec,
-                .kill_wait_usec = 3000000u,
                 .caller = caller,
+                .host_must_agree = host_must_agree,
                 .graphical = s->type == SESSION_TYPE_X11 || s->type == SESSION_TYPE_WAYLAND ||
                              s->type == SESSION_TYPE_MIR || s->type == SESSION_TYPE_RDP ||
                              s->type == SESSION_TYPE_X2GO,
@@ -262,7 +263,8 @@ static int run_logoff(const struct options *o) {
 
         int code;
         _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
-        switch (policy_check(s, &caller)) {
+        enum policy_verdict verdict = policy_check(s, &caller);
+        switch (verdict) {
         case POLICY_DENY_CONSOLE:
                 fprintf(stderr, _("%s: session %s (%s) is the console session; it cannot be logged off\n"), program_name,
                         printable_or_dash(s->id, &b3), printable_or_dash(s->name, &b1));
@@ -279,7 +281,7 @@ static int run_logoff(const struct options *o) {
         case POLICY_ALLOW:
         case POLICY_ASK_HOST:
                 report_session(o, s);
-                code = o->dry_run ? dry_run(o, s) : end_session(o, s, &caller);
+                code = o->dry_run ? dry_run(o, s) : end_session(o, s, &caller, verdict == POLICY_ASK_HOST);
                 break;
         default:
                 code = EXIT_FAILURE_GENERIC;

@@ -16,20 +16,40 @@
  * which setsid, double forks and moving between cgroups all keep.
  *
  * A session its server knows only by its own processes (xrdp without
- * pam_loginuid: no audit session, no cgroup) is a process tree: the
- * server's per-session root process and its descendants, the owner's
- * processes that carry the session's environment (XRDP_SESSION and its
- * DISPLAY), and, when the owner has no other session, the owner's processes
- * outside every audit session started since (setsid with a scrubbed
- * environment leaves nothing else to tell them by).  Only processes without
- * an audit session can be members that way. */
+ * pam_loginuid: no audit session, no cgroup) is a process tree:
+ *  - the server's per-session root process and every descendant of it,
+ *    whatever it did to its loginuid (a process whose loginuid is unset may
+ *    write one and so get an audit session of its own: that session is not
+ *    a login, and its audit ID is taken into the tree, absorbed);
+ *  - the owner's processes outside every audit session that carry the
+ *    session's environment (env_marker and its DISPLAY; a DISPLAY that
+ *    names none of the owner's other sessions is this one's when the owner
+ *    has no other session of this server);
+ *  - with orphans, the owner's processes outside every audit session
+ *    started since, which setsid with a scrubbed environment leaves nothing
+ *    else to tell by: never a root process, never one of another PID
+ *    namespace, never one whose parents lead to a system service (a parent
+ *    that is not the owner's, before init). */
+enum tree_orphans {
+        TREE_ORPHANS_NONE,      /* the owner has other sessions: theirs could be any one's */
+        TREE_ORPHANS_TAKEN,     /* by the rule above */
+        TREE_ORPHANS_ANY,       /* the rule without its limits: only to name what it left */
+};
+
 struct process_tree {
         pid_t root;             /* 0: none */
         uint64_t root_start;    /* its start time, in clock ticks after boot */
         uid_t owner;
         char *env_marker;       /* "XRDP_SESSION" */
         unsigned display;       /* N of DISPLAY=:N or :N.S, with env_marker */
-        bool orphans;           /* the owner's unclaimed processes belong too */
+        /* The displays of the owner's other sessions of the same server:
+         * a process whose DISPLAY names one is that session's. */
+        unsigned *other_displays;
+        size_t n_other_displays;
+        /* Audit sessions made inside the tree (see above). */
+        uint32_t *absorbed;
+        size_t n_absorbed;
+        enum tree_orphans orphans;
 };
 
 struct membership {
@@ -55,6 +75,8 @@ enum tree_relation {
         TREE_ENVIRONMENT,
         TREE_ORPHAN,     /* the owner's, outside any audit session, started since the root */
 };
+/* What the orphans rule took, or, with TREE_ORPHANS_ANY, would have taken
+ * without its limits. */
 int membership_tree_relation_at(const struct process_tree *t, int procdir_fd, uint32_t audit_id,
                                 enum tree_relation *ret);
 
@@ -69,6 +91,10 @@ int membership_contains_known_at(const struct membership *m, int procdir_fd, uin
 /* The path of the process in the given hierarchy ("" for unified), parsed
  * from the text of /proc/PID/cgroup. */
 int cgroup_path_in(const char *proc_cgroup_text, const char *hierarchy, char **ret);
+
+/* Takes an audit session made inside the tree into it. */
+int process_tree_absorb(struct process_tree *t, uint32_t audit_id);
+int process_tree_add_other_display(struct process_tree *t, unsigned display);
 
 /* Whether path is dir or lies below it. */
 bool cgroup_path_under(const char *path, const char *dir);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -48,14 +49,16 @@ int proc_parse_stat(const char *buf, struct proc_info *p) {
 
         char state;
         int ppid, tty_nr;
+        unsigned flags;
         long threads;
         unsigned long long start;
         /* Fields 3..22 of proc(5). */
         if (sscanf(close + 1,
-                   " %c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld %*d %llu",
-                   &state, &ppid, &tty_nr, &threads, &start) != 5)
+                   " %c %d %*d %*d %d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld %*d %llu",
+                   &state, &ppid, &tty_nr, &flags, &threads, &start) != 6)
                 return -EINVAL;
         p->state = state;
+        p->pf_flags = flags;
         p->threads = threads > 0 ? (unsigned) threads : 0;
         p->ppid = ppid;
         /* tty_nr packs the device number the way new_encode_dev() does. */
@@ -78,20 +81,39 @@ int proc_parse_status_uids(const char *buf, struct proc_info *p) {
         return 0;
 }
 
+static bool pending_has_kill(const char *buf, const char *key) {
+        const char *l = strstr(buf, key);
+        unsigned long long mask;
+        if (!l || sscanf(l + strlen(key), "%llx", &mask) != 1)
+                return false;
+        return mask & (1ULL << (SIGKILL - 1));
+}
+
+void proc_parse_status_kill_pending(const char *buf, struct proc_info *p) {
+        p->kill_pending = pending_has_kill(buf, "\nShdPnd:") || pending_has_kill(buf, "\nSigPnd:");
+}
+
 /* NSpid lists the pid in our namespace and in every one below it down to
- * the process's own: more than one number means a namespace below ours. */
-static void parse_status_nspid(const char *buf, struct proc_info *p) {
+ * the process's own: more than one number means a namespace below ours,
+ * and a last number of 1 that it is the init of its own. */
+void proc_parse_status_nspid(const char *buf, struct proc_info *p) {
         const char *l = strstr(buf, "\nNSpid:");
-        p->child_pidns = false;
+        p->child_pidns = p->pidns_init = false;
+        p->pidns_depth = 0;
         if (!l)
                 return; /* kernels before 4.1: no nested view */
         l += strlen("\nNSpid:");
         size_t len = strcspn(l, "\n");
         unsigned fields = 0;
+        const char *last = NULL;
         for (size_t i = 0; i < len; i++)
-                if ((i == 0 || l[i - 1] == '\t' || l[i - 1] == ' ') && l[i] >= '0' && l[i] <= '9')
+                if ((i == 0 || l[i - 1] == '\t' || l[i - 1] == ' ') && l[i] >= '0' && l[i] <= '9') {
                         fields++;
+                        last = l + i;
+                }
         p->child_pidns = fields > 1;
+        p->pidns_depth = fields > 1 ? fields - 1 : 0;
+        p->pidns_init = fields > 1 && last[0] == '1' && (last + 1 >= l + len || last[1] < '0' || last[1] > '9');
 }
 
 /* What tells one process from another: its session and its start time.
@@ -132,7 +154,8 @@ static int read_at(int procdir_fd, pid_t pid, const uint32_t *known_sid, unsigne
                 r = proc_parse_status_uids(status, &p);
                 if (r < 0)
                         return r;
-                parse_status_nspid(status, &p);
+                proc_parse_status_nspid(status, &p);
+                proc_parse_status_kill_pending(status, &p);
         }
         *ret = p;
         return 0;

@@ -20,6 +20,10 @@ struct proc_info {
         dev_t tty;            /* 0: none */
         uint64_t start_ticks; /* clock ticks after boot */
         bool child_pidns;     /* in a PID namespace below ours; only with PROC_SCAN_NS */
+        bool pidns_init;      /* in a namespace below ours, and its init there (pid 1); with PROC_SCAN_NS */
+        unsigned pidns_depth; /* how many namespaces below ours (0: ours); with PROC_SCAN_NS */
+        unsigned pf_flags;    /* the kernel's PF_* flags, from /proc/PID/stat */
+        bool kill_pending;    /* SIGKILL is pending; only with PROC_SCAN_UIDS */
         char comm[64];        /* clean text (text.h): a hostile name shows as it is, escaped */
 };
 
@@ -74,6 +78,11 @@ int proc_read_stat_at(int procdir_fd, struct proc_info *p);
  * start time) and of the Uid line of /proc/PID/status: 0 or -EINVAL. */
 int proc_parse_stat(const char *buf, struct proc_info *p);
 int proc_parse_status_uids(const char *buf, struct proc_info *p);
+/* The SigPnd and ShdPnd lines of /proc/PID/status: whether SIGKILL is
+ * pending, for the thread or for the whole process. */
+void proc_parse_status_kill_pending(const char *buf, struct proc_info *p);
+/* The NSpid line: child_pidns, pidns_depth and pidns_init. */
+void proc_parse_status_nspid(const char *buf, struct proc_info *p);
 
 /* NAME's value in an environ block (NUL-separated, len bytes): -ENOENT
  * when it is not set. */
@@ -117,6 +126,14 @@ static inline bool proc_is_alive(const struct proc_info *p) {
         if (p->state == 'X')
                 return false;
         return p->state != 'Z' || p->threads > 1;
+}
+
+/* Killed and on its way out: the kernel runs its exit (PF_EXITING) or
+ * SIGKILL waits to be taken, which no handler can refuse.  It is still
+ * there, but nothing of it returns to user space: it is dying, not
+ * surviving.  kill_pending needs PROC_SCAN_UIDS. */
+static inline bool proc_is_dying(const struct proc_info *p) {
+        return (p->pf_flags & 0x00000004u /* PF_EXITING */) || p->kill_pending;
 }
 
 /* Converts a process start time to CLOCK_REALTIME microseconds. */

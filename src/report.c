@@ -53,10 +53,14 @@ void report_session(const struct options *o, const struct session *s) {
                 report_verbose(o, _("Session %s has no audit session and no cgroup: it is known by its server's "
                                     "processes, their descendants and their environment"),
                                printable_or_dash(s->id, &b5));
-                if (s->member.tree.orphans)
+                if (s->member.tree.orphans == TREE_ORPHANS_TAKEN)
                         report_verbose(o, _("%s has no other session: their processes outside every session, "
-                                            "started since this one began, are ended with it"),
+                                            "started since this one began, are ended with it (but for "
+                                            "another PID namespace's and a service's)"),
                                        printable_or_dash(s->user, &b6));
+                else if (s->uid == 0)
+                        report_verbose(o, _("root's processes outside every session are never taken for this "
+                                            "session's: only its descendants and its environment tell"));
                 else
                         report_verbose(o, _("%s has other sessions: a process that left this one with a scrubbed "
                                             "environment cannot be told from theirs and is left alone"),
@@ -188,6 +192,19 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         printable_or_dash(host->ask_error_message, &b3), program_name, "org.freedesktop.login1.manage");
                 return EXIT_ACCESS_DENIED;
         }
+        if (r == -EACCES && host->asked) {
+                _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+                const char *why = host->ask_error_message ? host->ask_error_message
+                                  : host->ask_error   ? strerror(-host->ask_error)
+                                                      : _("no answer");
+                fprintf(stderr,
+                        _("%s: Access is denied: %s did not authorize ending session %s (%s) of %s (%s); nothing "
+                          "was signalled\n"
+                          "%s: ending another user's session needs root, or the polkit action %s\n"),
+                        program_name, host->asked, id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
+                        why, program_name, "org.freedesktop.login1.manage");
+                return EXIT_ACCESS_DENIED;
+        }
         if (r == -ENOSYS) {
                 fprintf(stderr,
                         _("%s: this kernel has no pidfds (Linux 5.3 or newer has them): logoff cannot make sure a "
@@ -256,6 +273,13 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         rep->killed);
         if (rep->forced_usec)
                 report_verbose(o, _("Ended what the grace period left in %.3f s"), (double) rep->forced_usec / 1e6);
+        if (rep->n_exiting)
+                report_verbose(o, ngettext("%zu process was killed and still exiting when logoff stopped waiting "
+                                           "(after %.2f s): the kernel is ending it",
+                                           "%zu processes were killed and still exiting when logoff stopped waiting "
+                                           "(after %.2f s): the kernel is ending them",
+                                           rep->n_exiting),
+                               rep->n_exiting, (double) rep->kill_wait_usec / 1e6);
         unsigned denied = (unsigned) rep->n_denied_procs;
         if (denied && r == -EBUSY) {
                 fprintf(stderr, ngettext("%s: %u process of session %s could not be signalled (not yours):\n",
@@ -316,10 +340,12 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         rep->seen);
                 if (host->n_unclaimed && o->verbose) {
                         _cleanup_free_ char *b = NULL, *bb = NULL;
-                        report_verbose(o, ngettext("Left %zu process of %s that is in no session: %s has other "
-                                                   "sessions, and it could be any one's",
-                                                   "Left %zu processes of %s that are in no session: %s has other "
-                                                   "sessions, and they could be any one's",
+                        report_verbose(o, ngettext("Left %zu process of %s that is in no session and cannot be "
+                                                   "told to be this one's (%s has other sessions, or it is "
+                                                   "root's, another PID namespace's or a service's child)",
+                                                   "Left %zu processes of %s that are in no session and cannot be "
+                                                   "told to be this one's (%s has other sessions, or they are "
+                                                   "root's, another PID namespace's or a service's children)",
                                                    host->n_unclaimed),
                                        host->n_unclaimed, printable_or_dash(s->user, &b), printable_or_dash(s->user, &bb));
                         print_procs(stdout, _("left"), host->unclaimed, host->n_unclaimed);

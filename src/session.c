@@ -209,7 +209,10 @@ void session_list_sort(struct session_list *l) {
 }
 
 
-int user_name(uid_t uid, char **ret) {
+/* uid's passwd entry, with a buffer grown until it fits: 0 with *found set
+ * when there is one (*found false: none), or a negative errno.  take copies
+ * out what it needs while the entry is valid. */
+static int with_passwd(uid_t uid, int (*take)(const struct passwd *pw, char **ret), char **ret) {
         long bufsize = sysconf(_SC_GETPW_R_SIZE_MAX);
         size_t size = bufsize > 0 ? (size_t) bufsize : 4096;
         for (;;) {
@@ -222,16 +225,37 @@ int user_name(uid_t uid, char **ret) {
                         size *= 2;
                         continue;
                 }
-                char *s;
-                if (r == 0 && res)
-                        s = strdup(pw.pw_name);
-                else if (asprintf(&s, "%u", (unsigned) uid) < 0)
-                        s = NULL;
-                if (!s)
-                        return -ENOMEM;
-                *ret = s;
-                return 0;
+                if (r != 0)
+                        return -r;
+                return take(res, ret);
         }
+}
+
+static int take_name(const struct passwd *pw, char **ret) {
+        *ret = pw ? strdup(pw->pw_name) : NULL;
+        return pw && !*ret ? -ENOMEM : 0;
+}
+
+static int take_home(const struct passwd *pw, char **ret) {
+        *ret = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? strdup(pw->pw_dir) : NULL;
+        return pw && pw->pw_dir && pw->pw_dir[0] == '/' && !*ret ? -ENOMEM : 0;
+}
+
+int user_name(uid_t uid, char **ret) {
+        char *s = NULL;
+        int r = with_passwd(uid, take_name, &s);
+        if (r == -ENOMEM)
+                return r;
+        /* No entry, or none to be read: the number stands for it. */
+        if (!s && asprintf(&s, "%u", (unsigned) uid) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int user_home(uid_t uid, char **ret) {
+        *ret = NULL;
+        return with_passwd(uid, take_home, ret);
 }
 
 /* The length of ":N" in ":N" or ":N.S"; 0 when s is no local display. */

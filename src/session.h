@@ -112,6 +112,8 @@ bool tty_line_is_console(const char *line);
 
 /* The name of a user, or the number when passwd has none. */
 int user_name(uid_t uid, char **ret);
+/* uid's home directory, an absolute path; *ret NULL when none is known. */
+int user_home(uid_t uid, char **ret);
 
 /* How long the terminal line has been idle, from its atime as w(1) does;
  * -1 when it is no terminal. */

@@ -45,7 +45,7 @@ static int parse_addr(const char *text, bool v6, char *out, unsigned *port) {
         return 0;
 }
 
-static int parse_tcp_line(const char *line, bool v6, struct tcp_entry *e) {
+int tcp_parse_line(const char *line, bool v6, struct tcp_entry *e) {
         /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
         char local[64], remote[64], ignored[INET6_ADDRSTRLEN];
         unsigned st;
@@ -65,7 +65,67 @@ static int parse_tcp_line(const char *line, bool v6, struct tcp_entry *e) {
 
 void tcp_table_done(struct tcp_table *t) {
         free(t->entries);
+        free(t->by_inode);
+        free(t->listening);
         *t = (struct tcp_table) { 0 };
+}
+
+static int cmp_entry_inode(const void *a, const void *b, void *entries) {
+        const struct tcp_entry *e = entries;
+        uint64_t x = e[*(const size_t *) a].inode, y = e[*(const size_t *) b].inode;
+        return x < y ? -1 : x > y;
+}
+
+static int cmp_unsigned(const void *a, const void *b) {
+        unsigned x = *(const unsigned *) a, y = *(const unsigned *) b;
+        return x < y ? -1 : x > y;
+}
+
+int tcp_table_index(struct tcp_table *t) {
+        free(t->by_inode);
+        free(t->listening);
+        t->by_inode = NULL;
+        t->listening = NULL;
+        t->n_by_inode = t->n_listening = 0;
+        if (t->n == 0)
+                return 0;
+        t->by_inode = calloc(t->n, sizeof(*t->by_inode));
+        t->listening = calloc(t->n, sizeof(*t->listening));
+        if (!t->by_inode || !t->listening) {
+                tcp_table_done(t);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < t->n; i++) {
+                /* Inode 0 is a socket no process holds (TIME_WAIT, an
+                 * orphan): nothing looks it up. */
+                if (t->entries[i].inode)
+                        t->by_inode[t->n_by_inode++] = i;
+                if (t->entries[i].state == TCP_LISTEN_STATE)
+                        t->listening[t->n_listening++] = t->entries[i].local_port;
+        }
+        qsort_r(t->by_inode, t->n_by_inode, sizeof(*t->by_inode), cmp_entry_inode, t->entries);
+        qsort(t->listening, t->n_listening, sizeof(*t->listening), cmp_unsigned);
+        size_t u = 0;
+        for (size_t i = 0; i < t->n_listening; i++)
+                if (u == 0 || t->listening[u - 1] != t->listening[i])
+                        t->listening[u++] = t->listening[i];
+        t->n_listening = u;
+        return 0;
+}
+
+const struct tcp_entry *tcp_table_find_inode(const struct tcp_table *t, uint64_t inode) {
+        size_t lo = 0, hi = t->n_by_inode;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                uint64_t v = t->entries[t->by_inode[mid]].inode;
+                if (v == inode)
+                        return &t->entries[t->by_inode[mid]];
+                if (v < inode)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
 }
 
 int tcp_table_read(pid_t pid, struct tcp_table *t) {
@@ -87,7 +147,7 @@ int tcp_table_read(pid_t pid, struct tcp_table *t) {
                 size_t cap = 0;
                 for (bool header = true; getline(&line, &cap, f) >= 0; header = false) {
                         struct tcp_entry e;
-                        if (header || parse_tcp_line(line, i == 1, &e) < 0)
+                        if (header || tcp_parse_line(line, i == 1, &e) < 0)
                                 continue;
                         if (t->n == alloc) {
                                 size_t na = alloc ? alloc * 2 : 64;
@@ -102,14 +162,11 @@ int tcp_table_read(pid_t pid, struct tcp_table *t) {
                         t->entries[t->n++] = e;
                 }
         }
-        return 0;
+        return tcp_table_index(t);
 }
 
 bool tcp_is_listening_port(const struct tcp_table *t, unsigned port) {
-        for (size_t i = 0; i < t->n; i++)
-                if (t->entries[i].state == TCP_LISTEN_STATE && t->entries[i].local_port == port)
-                        return true;
-        return false;
+        return t->n_listening && bsearch(&port, t->listening, t->n_listening, sizeof(*t->listening), cmp_unsigned);
 }
 
 static int cmp_u64(const void *a, const void *b) {

@@ -1,55 +1,181 @@
 /* SPDX-License-Identifier: MIT */
-/* Runs a session server's own tool (x2goterminate-session) as the session's
- * user, the way that server's client would: with the user's credentials and
- * groups, a clean environment, no terminal and a time limit. */
+/* Children that do for logoff what it must not do itself: run a session
+ * server's own tool (x2goterminate-session) as the session's user, the way
+ * that server's client would (with the user's credentials and groups, a
+ * clean environment, no terminal and a time limit), and read a file a user
+ * controls, which could leave whoever reads it asleep forever. */
 #include "spawn.h"
 
+#include <dirent.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
+#include "procscan.h"
 #include "util.h"
 
+#define OWN_CGROUP_EMPTY_USEC (2u * 1000000u)
+
+/* Every descriptor from lowest up: close_range() (Linux 5.9), else those
+ * /proc/self/fd lists, else every number below the limit. */
+static void close_fds_from(int lowest) {
+#ifdef SYS_close_range
+        if (syscall(SYS_close_range, (unsigned) lowest, ~0U, 0) == 0)
+                return;
+#endif
+        DIR *d = opendir("/proc/self/fd");
+        if (d) {
+                struct dirent *de;
+                while ((de = readdir(d))) {
+                        uint32_t fd;
+                        if (parse_u32(de->d_name, &fd) == 0 && fd >= (uint32_t) lowest && fd <= INT32_MAX &&
+                            (int) fd != dirfd(d))
+                                (void) close((int) fd);
+                }
+                closedir(d);
+                return;
+        }
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long fd = lowest; fd < (max > 0 && max < INT32_MAX ? max : 65536); fd++)
+                (void) close((int) fd);
+}
+
+/* Into no audit session at all.  logoff's own is the admin's login: a child
+ * left in it would be one of the admin's processes, ended with that login
+ * and counted in it.  A new one (root writing the user's uid to loginuid
+ * gets one) would be a login of the user's that nobody made, listed as a
+ * session for as long as the tool runs.  None is what a service's process
+ * has; root may clear loginuid, and that clears the session ID with it.  A
+ * process with no loginuid may set one once, and the tool runs as the user,
+ * who may ptrace it: whatever it starts that way stays in the tool's cgroup,
+ * which is killed once the tool has been reaped (see spawn_as_user). */
+static int leave_audit_session(void) {
+        uint32_t id;
+        int r = proc_session_id(getpid(), &id);
+        if (r == -ESRCH || r == -ENOENT)
+                return 0; /* a kernel without audit sessions */
+        if (r < 0)
+                return r;
+        if (id == AUDIT_SESSION_UNSET)
+                return 0;
+        _cleanup_close_ int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        static const char unset[] = "4294967295";
+        if (write(fd, unset, strlen(unset)) < 0)
+                return -errno;
+        r = proc_session_id(getpid(), &id);
+        if (r < 0)
+                return r;
+        return id == AUDIT_SESSION_UNSET ? 0 : -EPERM;
+}
+
 /* The child's part (logoff has no threads, so initgroups() may read
- * /etc/group after fork()).  Exit status 126: it could not become the user. */
-static void become_user_and_exec(const struct passwd *pw, char *const argv[]) {
+ * /etc/group after fork()).  Exit status 126: it could not become the user,
+ * or could not leave logoff's cgroup or audit session. */
+static void become_user_and_exec(const struct passwd *pw, int cgroup_procs_fd, char *const argv[]) {
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
                 _exit(126);
         if (setsid() < 0)
                 _exit(126);
         if (getuid() == 0 || geteuid() == 0) {
+                /* "0" moves the writer itself: before anything else, so that
+                 * all it starts is in its cgroup too. */
+                if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) < 0)
+                        _exit(126);
+                if (leave_audit_session() < 0)
+                        _exit(126);
                 if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
                         _exit(126);
         }
+        /* Not root: logoff is the user's own, ending the user's own
+         * session; its audit session and cgroup are the user's already. */
         if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid)
                 _exit(126);
         if (chdir(pw->pw_dir) < 0 && chdir("/") < 0)
                 _exit(126);
-        char home[4096], user[300], logname[300], shell[4096];
-        snprintf(home, sizeof(home), "HOME=%s", pw->pw_dir);
-        snprintf(user, sizeof(user), "USER=%s", pw->pw_name);
-        snprintf(logname, sizeof(logname), "LOGNAME=%s", pw->pw_name);
-        snprintf(shell, sizeof(shell), "SHELL=%s", pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
+        _cleanup_free_ char *home = NULL, *user = NULL, *logname = NULL, *shell = NULL;
+        if (asprintf(&home, "HOME=%s", pw->pw_dir) < 0 || asprintf(&user, "USER=%s", pw->pw_name) < 0 ||
+            asprintf(&logname, "LOGNAME=%s", pw->pw_name) < 0 ||
+            asprintf(&shell, "SHELL=%s", pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh") < 0)
+                _exit(126);
         char *const envp[] = { home, user, logname, shell, "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", NULL };
+        /* Last, after NSS (initgroups) may have opened its own: the tool
+         * gets none of logoff's descriptors (a lock, a pidfd, the
+         * admin's terminal). */
+        close_fds_from(3);
         execve(argv[0], argv, envp);
         _exit(127);
 }
 
-int spawn_as_user(uid_t uid, char *const argv[], uint64_t timeout_usec, int *ret_status) {
-        struct passwd pwbuf, *pw = NULL;
-        char buf[4096];
-        int r = getpwuid_r(uid, &pwbuf, buf, sizeof(buf), &pw);
-        if (r != 0)
-                return -r;
-        if (!pw)
-                return -ENOENT;
-        if (access(argv[0], X_OK) < 0)
+static int make_cgroup_at(const char *mount, const char *under, const char *name, char **ret_dir, int *ret_procs_fd) {
+        _cleanup_free_ char *dir = NULL, *procs = NULL;
+        if (asprintf(&dir, "%s%s/logoff-%s-%d", mount, under, name, (int) getpid()) < 0) {
+                dir = NULL;
+                return -ENOMEM;
+        }
+        /* A leftover of an earlier run with the same pid goes if it is
+         * empty; a populated one is not ours to reuse. */
+        if (mkdir(dir, 0755) < 0 && (errno != EEXIST || rmdir(dir) < 0 || mkdir(dir, 0755) < 0))
                 return -errno;
+        if (asprintf(&procs, "%s/cgroup.procs", dir) < 0) {
+                procs = NULL;
+                (void) rmdir(dir);
+                return -ENOMEM;
+        }
+        int fd = open(procs, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+                int r = -errno;
+                (void) rmdir(dir);
+                return r;
+        }
+        *ret_dir = TAKE_PTR(dir);
+        *ret_procs_fd = fd;
+        return 0;
+}
 
+/* A cgroup v2 of the child's own, <mount><parent>/logoff-<tool>-<pid>, and
+ * its cgroup.procs open for writing (the child moves itself).  Under the
+ * user's slice where logind made one, so that the user's limits and
+ * accounting are the tool's, else at the hierarchy's root.  systemd did
+ * not make it, but it lives only for the tool's run.  -ENOENT or -EROFS:
+ * there is no unified hierarchy that logoff may write, nowhere to go. */
+static int make_own_cgroup(const char *parent, const char *tool, char **ret_dir, int *ret_procs_fd) {
+        _cleanup_free_ char *mount = NULL;
+        int r = cgroup2_mount(&mount);
+        if (r < 0)
+                return r;
+        const char *name = strrchr(tool, '/') ? strrchr(tool, '/') + 1 : tool;
+        r = parent && parent[0] == '/' ? make_cgroup_at(mount, parent, name, ret_dir, ret_procs_fd) : -ENOENT;
+        if (r == -ENOENT)
+                r = make_cgroup_at(mount, "", name, ret_dir, ret_procs_fd);
+        return r;
+}
+
+/* Whatever the tool left in its cgroup (what it started in the background,
+ * or what the user made it start) is the user's and ends with it; then the
+ * cgroup goes.  A process stuck in the kernel keeps it: it is left, named
+ * after logoff's pid and the tool, for the admin to see. */
+static void remove_own_cgroup(const char *dir) {
+        if (!cgroup_event_is(dir, "populated", "0")) {
+                (void) cgroup_kill(dir);
+                (void) cgroup_wait_empty(dir, OWN_CGROUP_EMPTY_USEC);
+        }
+        for (unsigned i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
+                sleep_usec(10000);
+}
+
+/* Forks the child, waits for it up to timeout_usec and reaps it. */
+static int run_and_wait(const struct passwd *pw, int cgroup_procs_fd, char *const argv[], uint64_t timeout_usec,
+                        int *ret_status) {
         pid_t pid = fork();
         if (pid < 0)
                 return -errno;
@@ -59,13 +185,13 @@ int spawn_as_user(uid_t uid, char *const argv[], uint64_t timeout_usec, int *ret
                 signal(SIGHUP, SIG_DFL);
                 signal(SIGTERM, SIG_DFL);
                 signal(SIGPIPE, SIG_DFL);
-                become_user_and_exec(pw, argv);
+                become_user_and_exec(pw, cgroup_procs_fd, argv);
         }
 
         /* Our own child: the pidfd is that process until we reap it. */
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0) {
-                r = -errno;
+                int r = -errno;
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return r;
@@ -83,7 +209,7 @@ int spawn_as_user(uid_t uid, char *const argv[], uint64_t timeout_usec, int *ret
                 if (n > 0)
                         break;
                 if (n < 0 && errno != EINTR) {
-                        r = -errno;
+                        int r = -errno;
                         (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
                         (void) waitpid(pid, NULL, 0);
                         return r;
@@ -92,7 +218,8 @@ int spawn_as_user(uid_t uid, char *const argv[], uint64_t timeout_usec, int *ret
         if (timed_out) {
                 (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
                 /* And what it started: its process group is its own (setsid)
-                 * and cannot be reused while it is unreaped. */
+                 * and cannot be reused while it is unreaped; its cgroup, if
+                 * it has one, is emptied afterwards. */
                 (void) kill(-pid, SIGKILL);
         }
         int status;
@@ -103,4 +230,320 @@ int spawn_as_user(uid_t uid, char *const argv[], uint64_t timeout_usec, int *ret
                 return -ETIMEDOUT;
         *ret_status = status;
         return 0;
+}
+
+int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint64_t timeout_usec, int *ret_status) {
+        struct passwd pwbuf, *pw = NULL;
+        char buf[4096];
+        int r = getpwuid_r(uid, &pwbuf, buf, sizeof(buf), &pw);
+        if (r != 0)
+                return -r;
+        if (!pw)
+                return -ENOENT;
+        if (access(argv[0], X_OK) < 0)
+                return -errno;
+
+        _cleanup_free_ char *cgroup = NULL;
+        _cleanup_close_ int procs_fd = -1;
+        if (getuid() == 0 || geteuid() == 0) {
+                r = make_own_cgroup(cgroup_parent, argv[0], &cgroup, &procs_fd);
+                if (r < 0 && r != -ENOENT && r != -EROFS)
+                        return r;
+        }
+        r = run_and_wait(pw, procs_fd, argv, timeout_usec, ret_status);
+        if (cgroup)
+                remove_own_cgroup(cgroup);
+        return r;
+}
+
+/* ---- reading a file a user controls ---------------------------------- */
+
+/* FUSE's file systems are served by whoever mounted them, any user: a
+ * request may never be answered, and its caller then sleeps until the
+ * server goes, in state D once it is killed.  Told by the device numbers
+ * mountinfo gives their mounts (reading mountinfo asks no file system). */
+struct fs_rules {
+        dev_t *fuse;
+        size_t n_fuse;
+        dev_t allowed[3]; /* "/", "/tmp", the home; 0: none */
+};
+
+static int read_fuse_devices(struct fs_rules *f) {
+        _cleanup_free_ char *info = NULL;
+        int r = read_small_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL);
+        if (r < 0)
+                return r;
+        size_t alloc = 0;
+        char *save = NULL;
+        for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                /* "36 35 0:52 / /mnt rw,nosuid - fuse.sshfs host: rw": the
+                 * paths are escaped (\040), so " - " ends the optional fields. */
+                const char *sep = strstr(line, " - ");
+                unsigned maj, min;
+                if (!sep || sscanf(line, "%*u %*u %u:%u", &maj, &min) != 2)
+                        continue;
+                const char *type = sep + 3;
+                size_t tlen = strcspn(type, " ");
+                if (!((tlen == 4 && strncmp(type, "fuse", 4) == 0) || (tlen == 7 && strncmp(type, "fuseblk", 7) == 0) ||
+                      strncmp(type, "fuse.", 5) == 0))
+                        continue;
+                if (f->n_fuse == alloc) {
+                        size_t na = alloc ? alloc * 2 : 8;
+                        dev_t *n = reallocarray(f->fuse, na, sizeof(*n));
+                        if (!n)
+                                return -ENOMEM;
+                        f->fuse = n;
+                        alloc = na;
+                }
+                f->fuse[f->n_fuse++] = makedev(maj, min);
+        }
+        return 0;
+}
+
+/* What the file system last said of fd's file, asking it nothing:
+ * AT_STATX_DONT_SYNC takes the cached attributes where a network or FUSE
+ * file system would otherwise ask its server (fstat() would). */
+static int stat_cached(int fd, struct statx *stx) {
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+                  STATX_TYPE | STATX_MODE | STATX_UID | STATX_INO, stx) < 0)
+                return -errno;
+        return 0;
+}
+
+static dev_t stx_dev(const struct statx *stx) { return makedev(stx->stx_dev_major, stx->stx_dev_minor); }
+
+static bool is_fuse(const struct fs_rules *f, dev_t dev) {
+        for (size_t i = 0; i < f->n_fuse; i++)
+                if (f->fuse[i] == dev)
+                        return true;
+        return false;
+}
+
+static int check_fs(const struct fs_rules *f, const struct statx *stx, bool restricted) {
+        dev_t dev = stx_dev(stx);
+        if (is_fuse(f, dev))
+                return -EXDEV;
+        if (!restricted)
+                return 0;
+        for (size_t i = 0; i < ARRAY_SIZE(f->allowed); i++)
+                if (f->allowed[i] && f->allowed[i] == dev)
+                        return 0;
+        return -EXDEV;
+}
+
+/* path (absolute) opened with O_PATH one component at a time from "/":
+ * never through a symbolic link (O_NOFOLLOW on each, not only the last),
+ * and each component checked before anything is looked up in it, as a
+ * lookup in a FUSE directory is a request to its server.  Opening a FUSE
+ * mount's root from the directory it is mounted on asks the server
+ * nothing; the check then refuses it.  restricted: only the allowed file
+ * systems.  The last component must be a directory when dir. */
+static int walk(const struct fs_rules *f, const char *path, bool restricted, bool dir, struct statx *ret_stx) {
+        if (path[0] != '/')
+                return -EINVAL;
+        _cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct statx stx;
+        int r = stat_cached(fd, &stx);
+        if (r < 0 || (r = check_fs(f, &stx, restricted)) < 0)
+                return r;
+        for (const char *p = path; *p;) {
+                p += strspn(p, "/");
+                size_t len = strcspn(p, "/");
+                if (len == 0)
+                        break;
+                _cleanup_free_ char *name = strndup(p, len);
+                if (!name)
+                        return -ENOMEM;
+                p += len;
+                bool last = p[strspn(p, "/")] == '\0';
+                if (streq(name, ".") || streq(name, ".."))
+                        return -EINVAL;
+                /* O_PATH | O_NOFOLLOW opens whatever is there, a
+                 * symbolic link itself included, and opens nothing. */
+                int next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return -errno;
+                closep(&fd);
+                fd = next;
+                if ((r = stat_cached(fd, &stx)) < 0)
+                        return r;
+                if (S_ISLNK(stx.stx_mode))
+                        return -ELOOP;
+                if ((r = check_fs(f, &stx, restricted)) < 0)
+                        return r;
+                if (!S_ISDIR(stx.stx_mode) && (!last || dir))
+                        return -ENOTDIR;
+        }
+        if (ret_stx)
+                *ret_stx = stx;
+        return TAKE_FD(fd);
+}
+
+static void fs_rules_done(struct fs_rules *f) {
+        free(f->fuse);
+        *f = (struct fs_rules) { 0 };
+}
+
+static int read_checked(const char *path, uid_t owner, const char *home, char *buf, size_t size, size_t *ret_len) {
+        __attribute__((cleanup(fs_rules_done))) struct fs_rules f = { 0 };
+        int r = read_fuse_devices(&f);
+        if (r < 0)
+                return r;
+        /* The file systems X2Go itself uses: /tmp (its session
+         * directories) and the home (~/.x2go), and the root they hang from.
+         * Each is looked up through FUSE-free components only; one that is
+         * FUSE (a user may mount over their own home) is not allowed. */
+        const char *roots[] = { "/", "/tmp", home };
+        for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
+                struct statx stx;
+                if (!roots[i])
+                        continue;
+                int fd = walk(&f, roots[i], false, true, &stx);
+                if (fd < 0)
+                        continue;
+                close(fd);
+                f.allowed[i] = stx_dev(&stx);
+        }
+        struct statx stx;
+        _cleanup_close_ int pathfd = walk(&f, path, true, false, &stx);
+        if (pathfd < 0)
+                return pathfd;
+        if (!S_ISREG(stx.stx_mode) || stx.stx_uid != owner)
+                return -EPERM;
+        /* Reopened through the O_PATH descriptor: the very file checked,
+         * with no second lookup of its name.  O_NONBLOCK, should it have
+         * become something else than a regular file since. */
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
+        _cleanup_close_ int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_uid != owner || st.st_ino != stx.stx_ino)
+                return -EPERM;
+        ssize_t n = read(fd, buf, size);
+        if (n < 0)
+                return -errno;
+        *ret_len = (size_t) n;
+        return 0;
+}
+
+/* The reader's answer over its pipe: its result, then the bytes. */
+struct read_answer {
+        int32_t result;
+        uint32_t len;
+};
+
+static void reader_child(pid_t parent, int out, const char *path, uid_t owner, const char *home, size_t size,
+                         uint64_t timeout_usec) {
+        /* Nothing of logoff's stays open in a process that may never end
+         * (a lock, a pidfd), and none outlives logoff, or its own time, by
+         * much, wherever it is not stuck in the kernel. */
+        if (dup2(out, 3) < 0)
+                _exit(1);
+        close_fds_from(4);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(1);
+        signal(SIGALRM, SIG_DFL);
+        alarm((unsigned) (timeout_usec / 1000000u) + 2);
+        _cleanup_free_ char *data = malloc(size ? size : 1);
+        size_t len = 0;
+        int r = data ? read_checked(path, owner, home, data, size, &len) : -ENOMEM;
+        struct read_answer a = { .result = r, .len = r < 0 ? 0 : (uint32_t) len };
+        if (write(3, &a, sizeof(a)) != (ssize_t) sizeof(a) || (a.len && write(3, data, a.len) != (ssize_t) a.len))
+                _exit(1);
+        _exit(0);
+}
+
+/* Reads what the pipe brings until it closes or the deadline passes. */
+static int read_until(int fd, uint64_t deadline, char *buf, size_t size, size_t *ret_len) {
+        size_t got = 0;
+        for (;;) {
+                uint64_t now = now_monotonic_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int n = poll(&p, 1, (int) ((deadline - now + 999) / 1000));
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+                if (n <= 0)
+                        continue;
+                /* Once full, one byte more says whether it sent too much. */
+                char extra;
+                ssize_t k = got < size ? read(fd, buf + got, size - got) : read(fd, &extra, 1);
+                if (k < 0 && errno != EINTR && errno != EAGAIN)
+                        return -errno;
+                if (k == 0)
+                        break;
+                if (k > 0 && got == size)
+                        return -EPROTO;
+                if (k > 0)
+                        got += (size_t) k;
+        }
+        *ret_len = got;
+        return 0;
+}
+
+int spawn_read_user_file(const char *path, uid_t owner, const char *home, uint64_t timeout_usec, char *buf,
+                         size_t size) {
+        if (size == 0)
+                return -EINVAL;
+        buf[0] = '\0';
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        _cleanup_close_ int in = pipefd[0], out = pipefd[1];
+        if (fcntl(in, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+        pid_t parent = getpid(), pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                reader_child(parent, out, path, owner, home, size - 1, timeout_usec);
+        closep(&out);
+        out = -1;
+        /* Our own child, unreaped: the pidfd is that process. */
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        size_t msg_size = sizeof(struct read_answer) + size - 1, got = 0;
+        _cleanup_free_ char *msg = malloc(msg_size);
+        int r = msg ? read_until(in, deadline, msg, msg_size, &got) : -ENOMEM;
+        struct read_answer a = { .result = -EPROTO };
+        if (r == 0 && got >= sizeof(a)) {
+                memcpy(&a, msg, sizeof(a));
+                if (a.result < 0)
+                        r = a.result;
+                else if (a.len != got - sizeof(a) || a.len > size - 1)
+                        r = -EPROTO;
+                else {
+                        memcpy(buf, msg + sizeof(a), a.len);
+                        buf[a.len] = '\0';
+                }
+        } else if (r == 0)
+                r = -EPROTO;
+
+        /* It answered and is exiting, or it is killed now.  A reader stuck
+         * in the kernel (a file system that never answers) does not die
+         * even of SIGKILL until that file system lets it go: it is not
+         * waited for, but left to init once logoff exits. */
+        if (r == -ETIMEDOUT || r == -EPROTO) {
+                if (pidfd >= 0)
+                        (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                else
+                        (void) kill(pid, SIGKILL);
+        }
+        if (pidfd >= 0) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                while (poll(&p, 1, 100) < 0 && errno == EINTR)
+                        ;
+                if (p.revents & POLLIN)
+                        (void) waitpid(pid, NULL, 0);
+        } else
+                (void) waitpid(pid, NULL, WNOHANG);
+        return r;
 }

@@ -1,11 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 /* Runs argv (argv[0] an absolute path) as user uid with that user's groups,
- * home and a clean environment, stdin/stdout/stderr on /dev/null, in a
- * session of its own, and waits up to timeout_usec.  *ret_status is its
- * wait status.  Returns 0, -ETIMEDOUT (it was killed), or a negative errno. */
-int spawn_as_user(uid_t uid, char *const argv[], uint64_t timeout_usec, int *ret_status);
+ * home and a clean environment, stdin/stdout/stderr on /dev/null and no
+ * other file descriptor, in a session of its own, and waits up to
+ * timeout_usec.  Run by root, it is a process of the user's and nothing of
+ * logoff's: in no audit session (neither logoff's nor a new login), and in
+ * a cgroup v2 of its own below cgroup_parent (a path in the unified
+ * hierarchy such as "/user.slice/user-1000.slice"; NULL or missing: the
+ * hierarchy's root), which is emptied and removed once it has been reaped.
+ * *ret_status is its wait status.  Returns 0, -ETIMEDOUT (it was killed),
+ * or a negative errno. */
+int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint64_t timeout_usec, int *ret_status);
+
+/* The first bytes (at most size - 1, NUL-terminated) of a file a user
+ * controls, read by root without trusting anything on the way: the path
+ * (absolute) is opened component by component, never following a symbolic
+ * link, and only through the file systems of "/", "/tmp" and the user's
+ * home (home; NULL: none), never a FUSE one, looking at each component
+ * with cached attributes only before anything is looked up inside it; the
+ * file must be a regular one owned by owner.  All of it happens in a child
+ * process killed after timeout_usec, so that a file system that does not
+ * answer cannot hang the caller.  Returns 0, -ETIMEDOUT,
+ * -EXDEV (another file system), -ELOOP (a symbolic link), -EPERM (not a
+ * regular file of owner's), or another negative errno. */
+int spawn_read_user_file(const char *path, uid_t owner, const char *home, uint64_t timeout_usec, char *buf,
+                         size_t size);
+

@@ -6,6 +6,7 @@
 #include "cgroup.h"
 #include "interrupt.h"
 #include "pidref.h"
+#include "text.h"
 #include "util.h"
 
 /* What has been done to one process, keyed by pid and start time: a pid that
@@ -312,6 +313,35 @@ static int collect_left(const struct membership *m, struct terminate_report *rep
         return 0;
 }
 
+/* Moves what is left and dying (SIGKILL taken or pending, not in
+ * uninterruptible sleep) from rep->left to rep->exiting: the kernel is
+ * tearing it down, and nothing of it runs again.  One in state D may never
+ * wake up to die, and one without SIGKILL pending was not killed: those
+ * stay survivors. */
+static int split_dying(struct terminate_report *rep) {
+        size_t n_dying = 0;
+        for (size_t i = 0; i < rep->n_left; i++)
+                if (proc_is_dying(&rep->left[i]) && rep->left[i].state != 'D')
+                        n_dying++;
+        if (n_dying == 0)
+                return 0;
+        struct proc_info *dying = calloc(n_dying, sizeof(*dying));
+        if (!dying)
+                return -ENOMEM;
+        size_t k = 0, d = 0;
+        for (size_t i = 0; i < rep->n_left; i++) {
+                if (proc_is_dying(&rep->left[i]) && rep->left[i].state != 'D')
+                        dying[d++] = rep->left[i];
+                else
+                        rep->left[k++] = rep->left[i];
+        }
+        free(rep->exiting);
+        rep->exiting = dying;
+        rep->n_exiting = d;
+        rep->n_left = k;
+        return 0;
+}
+
 /* The session's own cgroup v2, if it has one: the one its backend knows,
  * or for a session known only by its audit ID, the one that holds exactly
  * its processes. */
@@ -357,8 +387,8 @@ static int thaw_leftover(const struct membership *m, const struct terminate_opti
         int r = cgroup_thaw(dir);
         if (r < 0)
                 return r;
-        rep->thawed = TAKE_PTR(dir);
-        return 0;
+        rep->thawed = text_clean(dir);
+        return rep->thawed ? 0 : -ENOMEM;
 }
 
 /* Ends the session's processes outside its cgroup (a logind session's
@@ -384,6 +414,53 @@ static int kill_outside(const char *dir, const struct membership *m, const pid_t
         r = proc_walk_except(&by_audit, frozen, n_frozen, round_visit, &rd);
         *ret = rd.c;
         return r;
+}
+
+/* How long the forced phase waits.  Tearing down a large session takes the
+ * kernel seconds (100,000 processes: about 5 s for a bare cgroup.kill on 2
+ * cores), so a fixed bound would call dying processes survivors.  The wait
+ * goes on while the session keeps shrinking: it ends when nothing has
+ * changed for a while, or at a hard cap. */
+#define STOP_STALL_USEC (2000000u)
+#define STOP_CAP_USEC (30000000u)
+#define KILL_STALL_USEC (3000000u)
+#define KILL_CAP_USEC (120000000u)
+
+struct progress_clock {
+        uint64_t start, last_progress, stall_usec, cap_usec;
+        size_t least; /* the fewest processes seen left so far */
+};
+
+static struct progress_clock progress_start(uint64_t stall_usec, uint64_t cap_usec) {
+        uint64_t now = now_monotonic_usec();
+        return (struct progress_clock) { .start = now, .last_progress = now, .stall_usec = stall_usec,
+                                         .cap_usec = cap_usec, .least = SIZE_MAX };
+}
+
+/* Notes how many are left (or that progress was made otherwise); true when
+ * waiting longer is pointless. */
+static bool progress_over(struct progress_clock *pc, size_t left, bool progressed) {
+        uint64_t now = now_monotonic_usec();
+        if (left < pc->least || progressed) {
+                if (left < pc->least)
+                        pc->least = left;
+                pc->last_progress = now;
+        }
+        return now - pc->last_progress >= pc->stall_usec || now - pc->start >= pc->cap_usec;
+}
+
+/* Waits while the killed cgroup empties: as long as it shrinks. */
+static void wait_cgroup_empty(const char *dir, struct terminate_report *rep) {
+        struct progress_clock pc = progress_start(KILL_STALL_USEC, KILL_CAP_USEC);
+        for (;;) {
+                if (cgroup_wait_empty(dir, 100000u) != 0)
+                        break; /* empty, or it cannot be read: the rounds after tell */
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                if (cgroup_procs(dir, &pids, &n) < 0 || n == 0 || progress_over(&pc, n, false))
+                        break;
+        }
+        rep->kill_wait_usec += now_monotonic_usec() - pc.start;
 }
 
 /* Freezing first makes the count we report exact, and lets the walk for
@@ -420,7 +497,7 @@ static int kill_by_cgroup(const char *dir, const struct membership *m, struct tr
                  * kills the inside ones, which costs no extra time. */
                 if (!rep->frozen)
                         r = kill_outside(dir, m, NULL, 0, t, rep, outside);
-                (void) cgroup_wait_empty(dir, 2000000u);
+                wait_cgroup_empty(dir, rep);
         }
         /* Whatever happened, never leave the cgroup frozen behind us. */
         (void) cgroup_thaw(dir);
@@ -428,10 +505,11 @@ static int kill_by_cgroup(const char *dir, const struct membership *m, struct tr
 }
 
 /* SIGSTOP everything, rescanning until a scan finds no process that was not
- * stopped already: a stopped process cannot fork, so a fork storm runs dry. */
-static int stop_everything(const struct membership *m, struct tracker *t, struct terminate_report *rep,
-                           uint64_t deadline) {
+ * stopped already: a stopped process cannot fork, so a fork storm runs dry.
+ * A round that stops something new is progress. */
+static int stop_everything(const struct membership *m, struct tracker *t, struct terminate_report *rep) {
         static const int stop[] = { SIGSTOP };
+        struct progress_clock pc = progress_start(STOP_STALL_USEC, STOP_CAP_USEC);
         for (;;) {
                 struct round_counts c;
                 int r = signal_round(m, t, DONE_STOP, stop, ARRAY_SIZE(stop), &rep->stopped, rep, &c);
@@ -442,7 +520,7 @@ static int stop_everything(const struct membership *m, struct tracker *t, struct
                  * ours stopped: nothing is left that could fork. */
                 if (c.ours == 0 || (c.fresh == 0 && c.unstopped == 0))
                         return 0;
-                if (now_monotonic_usec() >= deadline)
+                if (progress_over(&pc, c.unstopped, c.fresh > 0))
                         return 0;
                 if (c.fresh == 0)
                         sleep_usec(1000);
@@ -450,26 +528,29 @@ static int stop_everything(const struct membership *m, struct tracker *t, struct
 }
 
 /* Without a cgroup, or with processes left outside it: SIGSTOP rounds until
- * a fork storm runs dry, then SIGKILL, waiting (bounded) for the end. */
-static int stop_and_kill(const struct membership *m, struct tracker *t, const struct terminate_options *o,
-                         struct terminate_report *rep, struct round_counts *c) {
+ * a fork storm runs dry, then SIGKILL, waiting while the session shrinks. */
+static int stop_and_kill(const struct membership *m, struct tracker *t, struct terminate_report *rep,
+                         struct round_counts *c) {
         static const int kill_sig[] = { SIGKILL };
-        int r = stop_everything(m, t, rep, now_monotonic_usec() + 2000000u);
+        int r = stop_everything(m, t, rep);
         if (r < 0)
                 return r;
-        uint64_t deadline = now_monotonic_usec() + o->kill_wait_usec, delay = 1000;
+        struct progress_clock pc = progress_start(KILL_STALL_USEC, KILL_CAP_USEC);
+        uint64_t delay = 1000;
         for (;;) {
                 r = signal_round(m, t, DONE_KILL, kill_sig, ARRAY_SIZE(kill_sig), &rep->killed, rep, c);
                 if (r < 0)
                         return r;
                 /* Wait for the ones we may not signal too: they end with
                  * their children (sshd's monitor does). */
-                if (c->live == 0 || now_monotonic_usec() >= deadline)
-                        return 0;
+                if (c->live == 0 || progress_over(&pc, c->live, c->fresh > 0))
+                        break;
                 sleep_usec(delay);
                 if (delay < 50000)
                         delay *= 2;
         }
+        rep->kill_wait_usec += now_monotonic_usec() - pc.start;
+        return 0;
 }
 
 /* Until nothing is left or the grace period is over, with a backoff. */
@@ -591,17 +672,24 @@ int session_terminate(const struct membership *m, const struct terminate_options
                 uint64_t forced_start = now_monotonic_usec();
                 /* Not when logoff ends its own session from inside that
                  * cgroup: cgroup.kill would end logoff before its work. */
-                bool own = o->caller->cap_kill && find_cgroup(m, &rep->cgroup) == 0 &&
-                           !cgroup_holds_self(rep->cgroup);
+                _cleanup_free_ char *dir = NULL;
+                bool own = o->caller->cap_kill && find_cgroup(m, &dir) == 0 && !cgroup_holds_self(dir);
                 bool over = false;
                 if (own) {
-                        r = kill_by_cgroup(rep->cgroup, m, &t, rep, &c);
+                        /* A path is text from outside (a user names the
+                         * cgroups it may create): shown cleaned. */
+                        rep->cgroup = text_clean(dir);
+                        if (!rep->cgroup) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        r = kill_by_cgroup(dir, m, &t, rep, &c);
                         /* Nothing of the session outside the emptied cgroup:
                          * that proves it over. */
-                        over = r == 0 && cgroup_event_is(rep->cgroup, "populated", "0") && c.live == 0;
+                        over = r == 0 && cgroup_event_is(dir, "populated", "0") && c.live == 0;
                 }
                 if (!over) {
-                        r = stop_and_kill(m, &t, o, rep, &c);
+                        r = stop_and_kill(m, &t, rep, &c);
                         if (r < 0)
                                 goto out;
                 }
@@ -610,6 +698,9 @@ int session_terminate(const struct membership *m, const struct terminate_options
 
         /* The last round just scanned: only survivors need another look. */
         r = c.live > 0 ? collect_left(m, rep) : 0;
+        if (r < 0)
+                goto out;
+        r = split_dying(rep);
         if (r < 0)
                 goto out;
         r = rep->n_left > 0 ? -EBUSY : 0;
@@ -631,5 +722,6 @@ void terminate_report_done(struct terminate_report *rep) {
         free(rep->thawed);
         free(rep->left);
         free(rep->denied_procs);
+        free(rep->exiting);
         *rep = (struct terminate_report) { 0 };
 }

@@ -10,8 +10,11 @@
 
 struct terminate_options {
         uint64_t timeout_usec;      /* after SIGHUP/SIGTERM, before SIGKILL */
-        uint64_t kill_wait_usec;    /* how long to wait for SIGKILLed processes */
         const struct caller *caller;
+        /* The caller may end this session only with its host's yes (the
+         * policy left it to logind and polkit): where the host cannot be
+         * asked, or gives any other answer, nothing is signalled. */
+        bool host_must_agree;
         /* The session's processes as they were before anything was done
          * (the session host may end some before the first round): they
          * count as met, so the report's totals add up. */
@@ -47,9 +50,15 @@ struct terminate_report {
         char *thawed;               /* its cgroup, found frozen and thawed first */
         uint64_t graceful_usec;     /* how long the graceful phase lasted */
         uint64_t forced_usec;       /* and the forced one after it (0: none was needed) */
+        uint64_t kill_wait_usec;    /* of that, waiting for killed processes to go */
         uint64_t elapsed_usec;
         struct proc_info *left;     /* live processes at the end */
         size_t n_left;
+        /* Killed and still exiting when logoff stopped waiting (the wait
+         * ends when the session stops shrinking, or at a cap): dying, not
+         * survivors. */
+        struct proc_info *exiting;
+        size_t n_exiting;
         struct proc_info *denied_procs; /* the ones the caller may not signal */
         size_t n_denied_procs;
 };
@@ -61,7 +70,8 @@ struct terminate_report {
  * process was checked to be a member.
  * A signal noted by interrupt_catch() ends the grace period early and
  * nothing more is done: -ECANCELED, with what is left in rep->left.
- * Returns 0 when nothing of the session is left, -EBUSY when processes
- * survived (listed in rep->left), or another negative errno. */
+ * Returns 0 when nothing of the session is left but what is dying of
+ * SIGKILL (rep->exiting), -EBUSY when processes survived (listed in
+ * rep->left), or another negative errno. */
 int session_terminate(const struct membership *m, const struct terminate_options *o, struct terminate_report *rep);
 void terminate_report_done(struct terminate_report *rep);

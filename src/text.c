@@ -2,10 +2,11 @@
 /* Text from outside (user and host names, displays, process names, what
  * logind and systemd say) made safe to show: valid UTF-8 with nothing a
  * terminal would act on.  Every byte that is not part of a valid UTF-8
- * sequence, and every character that is a control (C0, DEL, C1) or that
- * reorders text (the bidirectional controls), is written as \xNN per byte,
- * and so is the backslash itself, so that nothing else can look like such
- * an escape.  This is done once, where the text enters. */
+ * sequence, and every character that is a control (C0, DEL, C1), that
+ * reorders text (the bidirectional controls and marks) or that breaks a
+ * line (U+2028, U+2029), is written as \xNN per byte, and so is the
+ * backslash itself, so that nothing else can look like such an escape.
+ * This is done once, where the text enters. */
 #include "text.h"
 
 #include "util.h"
@@ -41,9 +42,13 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *ret) {
         return n;
 }
 
+/* U+061C (ARABIC LETTER MARK) steers bidirectional text as U+200E/U+200F
+ * do; U+2028/U+2029 (LINE and PARAGRAPH SEPARATOR) break the line in
+ * editors and viewers, and end a string literal for a JSON reader that is
+ * JavaScript before ES2019: a name may do neither. */
 static bool must_escape(uint32_t c) {
-        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\\' || c == 0x200e || c == 0x200f ||
-               (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\\' || c == 0x061c || c == 0x200e || c == 0x200f ||
+               c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 char *text_clean_n(const char *s, size_t len) {

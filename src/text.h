@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 /* Text from outside, made valid printable UTF-8: invalid bytes, control
- * and bidirectional characters and the backslash become \xNN per byte.
- * NULL when out of memory. */
+ * and bidirectional characters, the line and paragraph separators and the
+ * backslash become \xNN per byte.  NULL when out of memory. */
 char *text_clean(const char *s);
 char *text_clean_n(const char *s, size_t len);
 

@@ -800,7 +800,7 @@ class SystemdHost(Host):
     nsenter_ns = ("--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup")
     PACKAGES = ("systemd", "systemd-sysv", "dbus", "dbus-user-session", "libpam-systemd", "openssh-server",
                 "openssh-client", "procps", "iproute2", "util-linux", "psmisc", "libasan8", "libubsan1",
-                "python3")
+                "python3", "polkitd")
     NSPAWN_ENV: Dict[str, str] = {}
     MASK = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "e2scrub_all.timer",
             "fstrim.timer", "e2scrub_reap.service", "getty@tty1.service", "console-getty.service",
@@ -933,7 +933,7 @@ class ElogindHost(Host):
     hostname = "lo-elogind"
     nsenter_ns = ("--mount", "--uts", "--ipc", "--net", "--pid")
     BASE_PACKAGES = ("procps", "iproute2", "util-linux", "psmisc", "libasan8", "libubsan1")
-    PACKAGES = ("elogind", "libpam-elogind", "dbus", "openssh-server", "openssh-client")
+    PACKAGES = ("elogind", "libpam-elogind", "dbus", "openssh-server", "openssh-client", "polkitd")
 
     def recipe(self) -> str:
         return (f"{SUITE} {sorted(self.BASE_PACKAGES)} apt={sorted(self.PACKAGES)} port={self.port} "
@@ -976,6 +976,8 @@ install -m 664 -g utmp /dev/null /run/utmp
 [ -e /var/log/wtmp ] || install -m 664 -g utmp /dev/null /var/log/wtmp
 dbus-daemon --system --fork
 /lib/elogind/elogind --daemon
+# logind asks polkit whether a caller who is not root may end another's session
+setsid /usr/lib/polkit-1/polkitd --no-debug </dev/null >/var/log/polkitd.log 2>&1 &
 /usr/sbin/sshd -E /var/log/sshd.log
 echo BOOTED
 trap 'exit 0' TERM

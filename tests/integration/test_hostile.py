@@ -2,6 +2,7 @@
 process whose name looks like stat(5) fields, and many sessions at once."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -46,3 +47,33 @@ def test_two_hundred_sessions_list_quickly_and_exactly(mksession):
     ids = {r["id"] for r in json.loads(cp.stdout)["sessions"]}
     assert {str(s.sid) for s in made} <= ids
     assert took < 2.0, f"listing 200 sessions took {took:.2f} s"
+
+
+def test_leftovers_in_a_pid_namespace_of_their_own_are_listed_and_ended(mksession):
+    """unshare -Urpf, its parent killed, the login over: the remnant keeps the
+    session's audit ID and is that session's, though none of its processes is
+    in our PID namespace any more (issue 13, point 6).  A container's login is
+    told by where it began, not by where its processes are now."""
+    s = mksession("sh", "-c", "unshare -Urpf sleep 100000 & exec sleep 100001", user=USER1, opts=["-R"])
+    H.wait_until(lambda: [p for p in s.pids() if H.proc_cmdline(p) == "sleep 100000"], 10,
+                 what="unshare's sleep")
+    unshare = [p for p in s.pids() if H.proc_comm(p) == "unshare"]
+    inner = [p for p in s.pids() if H.proc_cmdline(p) == "sleep 100000"]
+    assert unshare and inner, H.describe_pids(s.pids())
+    nspid = [l for l in open(f"/proc/{inner[0]}/status").read().splitlines() if l.startswith("NSpid:")]
+    assert nspid and nspid[0].split()[-1] == "1", nspid
+    # The login ends and the unshare parent is killed: what is left lives
+    # only in the namespace.
+    for p in unshare + [p for p in s.pids() if p not in inner]:
+        try:
+            os.kill(p, 9)
+        except ProcessLookupError:
+            pass
+    H.wait_until(lambda: s.pids() == inner, 10, what="only the namespace's init left")
+
+    rows = {r["id"]: r for r in json.loads(run_logoff("--list", "--json").stdout)["sessions"]}
+    assert str(s.sid) in rows, rows
+    assert rows[str(s.sid)]["processes"] == 1, rows[str(s.sid)]
+    cp = run_logoff(str(s.sid), "/v", "--timeout=1")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert s.pids() == []

@@ -71,16 +71,41 @@ def test_x11_display_session(mksession):
     assert run_logoff("--list", ":17").stdout.count("\n") == 2
 
 
+def xvfb_session(mksession, display, shown):
+    """A session without utmp whose own X server (Xvfb) serves display: only
+    DISPLAY and the server's lock file say which display it is."""
+    s = mksession("sh", "-c", f"Xvfb :{display} -nolisten tcp & sleep 100000", user=USER1,
+                  opts=["-N", "-U", "-D", shown])
+    H.wait_until(lambda: os.path.exists(f"/tmp/.X{display}-lock"), 10, what=f"Xvfb :{display}")
+    return s
+
+
 def test_display_without_utmp_found_from_environment(mksession):
-    # xrdp without pam_loginuid's utmp: only DISPLAY says which display it is.
-    s = mksession("sleep", "100000", user=USER1, opts=["-N", "-U", "-D", ":23"])
+    s = xvfb_session(mksession, 23, ":23")
     js = list_json()[s.sid]
     assert (js["name"], js["type"], js["state"]) == (":23", "x11", "active")
 
 
+def test_a_display_no_server_of_the_session_serves_is_not_its_name(mksession):
+    """Carrying DISPLAY=:N makes a login a client of :N, not the session of
+    that name (issue 13, point 7): with another session's X server on :N, or
+    none at all."""
+    server = xvfb_session(mksession, 25, ":25")
+    client = mksession("sleep", "100000", user=USER2, opts=["-N", "-U", "-D", ":25"])
+    nothing = mksession("sleep", "100000", user=USER2, opts=["-N", "-U", "-D", ":26"])
+    rows = list_json()
+    assert rows[server.sid]["name"] == ":25", rows[server.sid]
+    assert rows[client.sid]["name"] != ":25" and rows[nothing.sid]["name"] != ":26", rows
+    cp = run_logoff("--list", "--json", ":25")
+    assert [x["id"] for x in json.loads(cp.stdout)["sessions"]] == [str(server.sid)], cp.stdout
+    cp = run_logoff(":26")
+    assert cp.returncode == 3 and "no session named ':26'" in cp.stderr, cp.stdout + cp.stderr
+    assert nothing.alive()
+
+
 def test_display_with_a_screen_number_is_named_by_its_display(mksession):
     # xrdp sets DISPLAY=:10.0: the session is :10, and ":10" and ":10.0" both name it.
-    s = mksession("sleep", "100000", user=USER1, opts=["-N", "-U", "-D", ":24.0"])
+    s = xvfb_session(mksession, 24, ":24.0")
     js = list_json()[s.sid]
     assert (js["name"], js["type"]) == (":24", "x11")
     for typed in (":24", ":24.0"):

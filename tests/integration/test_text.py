@@ -99,3 +99,29 @@ def test_a_hostile_reverse_dns_name_from_a_real_sshd_is_clean(users, tmp_path, h
         for session in list(server.sessions):
             session.cleanup()
         server.stop()
+
+
+def test_a_cgroup_path_in_v_is_shown_clean(mksession):
+    """A cgroup's name is text from outside (whoever may create cgroups names
+    them): /v shows the session's own cgroup, the one it writes cgroup.kill
+    of, escaped like every other outside string (issue 13, point 9)."""
+    mnt = [l.split()[4] for l in Path("/proc/self/mountinfo").read_text().splitlines() if " - cgroup2 " in l]
+    assert mnt, "cgroup v2 must be mounted"
+    name = f"logoff-test-{os.getpid()}-\x1b[31mred\u202e"
+    cg = Path(mnt[0]) / name
+    s = mksession("sh", "-c", "trap '' HUP TERM; sleep 100000 & exec sleep 100001", user=USER1, opts=["-R"])
+    cg.mkdir()
+    try:
+        H.wait_until(lambda: len(s.pids()) == 3, 10, what="the session's sleeps")
+        for pid in s.pids():
+            (cg / "cgroup.procs").write_text(str(pid))
+        cp = raw_logoff(str(s.sid), "/v", "--timeout=0.2")
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert_clean(cp.stdout)
+        assert f"Wrote cgroup.kill of {mnt[0]}/logoff-test-{os.getpid()}-\\x1b[31mred\\xe2\\x80\\xae".encode() \
+            in cp.stdout, cp.stdout
+        assert s.pids() == []
+    finally:
+        H.kill_session(s.sid)
+        H.wait_until(lambda: not (cg / "cgroup.procs").read_text().split(), 10, what="cgroup empty")
+        cg.rmdir()

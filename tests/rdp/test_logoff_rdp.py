@@ -268,8 +268,13 @@ def test_leftovers_of_a_finished_desktop_are_disc_not_a_second_session(xrdp, rdp
     s2 = c2.session()
     assert s2.display == s.display
     new = sid_of(s2)
-    rows = [r for r in list_json().values() if r["name"] == f":{s.display}"]
-    assert sorted((r["id"], r["state"]) for r in rows) == sorted([(old, "disconnected"), (new, "active")])
+    # The display is the new session's now: its X server serves it.  What is
+    # left of the old one still carries DISPLAY=:N, which makes it a client of
+    # that server, not a second session of that name (issue 13, point 7).
+    rows = list_json()
+    named = [r for r in rows.values() if r["name"] == f":{s.display}"]
+    assert [(r["id"], r["state"]) for r in named] == [(new, "active")], rows
+    assert (rows[old]["type"], rows[old]["state"]) == ("rdp", "disconnected"), rows[old]
     cp = run_logoff(f":{s.display}", "/v")  # the live one, not what is left of the old one
     assert cp.returncode == 0 and f"Session {new}:" in cp.stdout, cp.stdout + cp.stderr
     c2.wait_exit(15)

@@ -73,8 +73,14 @@ def test_x2go_session_listed_running_suspended_resumed(x2go, rdp_users):
     HR.wait_until(lambda: len(logins_of(u.uid)) == 2, 15, what="the resume's ssh login")
     row = the_row(u, state="active")
     assert (row["id"], row["name"], row["remote_host"]) == (sid, f":{display}", "127.0.0.1"), row
-    assert row["processes"] == len(RD.user_pids(u.uid)) + len(
-        [p for p in RD._all_pids() if HR.proc_uid(p) == 0 and HR.proc_sessionid(p) in logins_of(u.uid)]), row
+    # X2Go's resume starts and ends helpers for a moment: the listing and
+    # /proc agree once they have settled.
+    def counted():
+        row = the_row(u, state="active")
+        real = len(RD.user_pids(u.uid)) + len(
+            [p for p in RD._all_pids() if HR.proc_uid(p) == 0 and HR.proc_sessionid(p) in logins_of(u.uid)])
+        return row if row["processes"] == real else None
+    row = HR.wait_until(counted, 10, what="the listing's process count to match /proc")
 
 
 @pytest.mark.parametrize("state", ["running", "suspended", "resumed"])

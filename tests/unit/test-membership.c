@@ -106,7 +106,7 @@ static void test_real_cgroup(void) {
         free(procs);
 
         struct caller caller = { .cap_kill = true };
-        struct terminate_options o = { .timeout_usec = 200000, .kill_wait_usec = 2000000, .caller = &caller };
+        struct terminate_options o = { .timeout_usec = 200000, .caller = &caller };
         struct terminate_report rep;
         int r = session_terminate(&m, &o, &rep);
         CHECK(r == 0, "session_terminate: %s", strerror(-r));
@@ -175,7 +175,7 @@ static void test_member_outside_the_cgroup(void) {
 
         struct membership m = { .audit_id = sid, .cgroup = name, .cgroup_hierarchy = "" };
         struct caller caller = { .cap_kill = true };
-        struct terminate_options o = { .timeout_usec = 100000, .kill_wait_usec = 2000000, .caller = &caller };
+        struct terminate_options o = { .timeout_usec = 100000, .caller = &caller };
         struct terminate_report rep;
         int r = session_terminate(&m, &o, &rep);
         CHECK(r == 0, "session_terminate: %s", strerror(-r));
@@ -190,8 +190,110 @@ static void test_member_outside_the_cgroup(void) {
         CHECK(rmdir(dir) == 0, "the cgroup is empty and removable");
 }
 
+/* A child that becomes uid (when not 0), optionally double-forked so init
+ * is its parent, or that writes its own loginuid; waits until killed.
+ * Returns the pid of the process that waits. */
+static pid_t spawn_waiter(uid_t uid, bool reparented, bool own_loginuid) {
+        int p[2];
+        if (pipe(p) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(p[0]);
+                if (reparented && fork() != 0)
+                        _exit(0);
+                if (own_loginuid) {
+                        int fd = open("/proc/self/loginuid", O_WRONLY);
+                        if (fd < 0 || write(fd, "0", 1) != 1)
+                                _exit(1);
+                        close(fd);
+                }
+                if (uid != 0 && setresuid(uid, uid, uid) < 0)
+                        _exit(1);
+                pid_t self = getpid();
+                if (write(p[1], &self, sizeof(self)) != (ssize_t) sizeof(self))
+                        _exit(1);
+                close(p[1]);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        pid_t waiter = -1;
+        if (read(p[0], &waiter, sizeof(waiter)) != (ssize_t) sizeof(waiter))
+                waiter = -1;
+        close(p[0]);
+        if (reparented)
+                waitpid(pid, NULL, 0);
+        return waiter;
+}
+
+static enum tree_relation relation(const struct process_tree *t, pid_t pid) {
+        _cleanup_close_ int fd = proc_open_dir(pid);
+        uint32_t audit = AUDIT_SESSION_UNSET;
+        enum tree_relation rel = TREE_NONE;
+        if (fd < 0 || proc_session_id_at(fd, &audit) < 0 || membership_tree_relation_at(t, fd, audit, &rel) < 0)
+                return (enum tree_relation) -1;
+        return rel;
+}
+
+static void stop_waiter(pid_t pid) {
+        kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+}
+
+/* The tree's rules (issue 13): the orphans rule never takes root's
+ * processes nor a service's children; a descendant that wrote its own
+ * loginuid is still the tree's. */
+static void test_tree_rules(void) {
+        if (geteuid() != 0) {
+                CHECK(false, "this test needs root (it changes uids and loginuids)");
+                return;
+        }
+        const uid_t nobody = 65534;
+        /* This process is the tree's root: whatever it forks descends from it. */
+        struct proc_info self = { .pid = getpid() };
+        _cleanup_close_ int sfd = proc_open_dir(getpid());
+        CHECK(sfd >= 0 && proc_read_stat_at(sfd, &self) == 0, "read this process");
+        struct process_tree t = { .root = getpid(), .root_start = self.start_ticks, .owner = nobody,
+                                  .orphans = TREE_ORPHANS_TAKEN };
+
+        pid_t child = spawn_waiter(nobody, false, true);
+        CHECK(child > 0 && relation(&t, child) == TREE_ROOT_OR_DESCENDANT,
+              "a descendant with a loginuid of its own is the tree's");
+
+        /* Reparented to init: no longer a descendant; the owner's with no
+         * audit session, its parent init: an orphan. */
+        pid_t orphan = spawn_waiter(nobody, true, false);
+        struct process_tree other_root = t;
+        other_root.root = 1; /* not its ancestor any more either way */
+        other_root.root_start = 0;
+        CHECK(orphan > 0 && relation(&other_root, orphan) == TREE_ORPHAN, "the owner's, parent init: an orphan");
+
+        /* The owner's but a root service's child (this process is root and
+         * not in the tree): not an orphan; the loose rule would take it. */
+        struct process_tree service = other_root;
+        pid_t served = spawn_waiter(nobody, false, false);
+        service.root = orphan; /* some other root: this child does not descend from it */
+        service.root_start = 0;
+        CHECK(served > 0 && relation(&service, served) == TREE_NONE, "a service's child is not an orphan");
+        service.orphans = TREE_ORPHANS_ANY;
+        CHECK(relation(&service, served) == TREE_ORPHAN, "the loose rule, for naming, would take it");
+
+        /* Root's: never, whatever else. */
+        struct process_tree rooted = other_root;
+        rooted.owner = 0;
+        pid_t root_orphan = spawn_waiter(0, true, false);
+        CHECK(root_orphan > 0 && relation(&rooted, root_orphan) == TREE_NONE, "a root process is never an orphan");
+
+        stop_waiter(child);
+        stop_waiter(served);
+        kill(orphan, SIGKILL);
+        kill(root_orphan, SIGKILL);
+}
+
 int main(void) {
         test_parse();
+        test_tree_rules();
         test_real_cgroup();
         test_member_outside_the_cgroup();
         return tap_done();

@@ -19,6 +19,12 @@ static void test_clean(void) {
         check_clean("\xc2\x9b" "2J", "\\xc2\\x9b2J", "C1 CSI");
         check_clean("back\\slash", "back\\x5cslash", "the backslash itself");
         check_clean("\xe2\x80\xae" "gpj.exe", "\\xe2\\x80\\xaegpj.exe", "right-to-left override");
+        check_clean("\xd8\x9c" "abc", "\\xd8\\x9cabc", "U+061C, the Arabic letter mark");
+        check_clean("a\xe2\x80\x8e" "b\xe2\x80\x8f", "a\\xe2\\x80\\x8eb\\xe2\\x80\\x8f", "U+200E and U+200F, LRM and RLM");
+        check_clean("one\xe2\x80\xa8two", "one\\xe2\\x80\\xa8two", "U+2028, the line separator");
+        check_clean("one\xe2\x80\xa9two", "one\\xe2\\x80\\xa9two", "U+2029, the paragraph separator");
+        check_clean("\xe2\x80\xa7\xe2\x80\xaa", "\xe2\x80\xa7\\xe2\\x80\\xaa", "U+2027 stays, U+202A (LRE) does not");
+        check_clean("\xd8\x9b\xd8\x9d", "\xd8\x9b\xd8\x9d", "U+061B and U+061D, beside the mark, stay");
         check_clean("\xc0\xaf", "\\xc0\\xaf", "overlong /");
         check_clean("\xed\xa0\x80", "\\xed\\xa0\\x80", "a surrogate");
         check_clean("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80", "past U+10FFFF");
