@@ -76,7 +76,15 @@ def xvfb_session(mksession, display, shown):
     DISPLAY and the server's lock file say which display it is."""
     s = mksession("sh", "-c", f"Xvfb :{display} -nolisten tcp & sleep 100000", user=USER1,
                   opts=["-N", "-U", "-D", shown])
-    H.wait_until(lambda: os.path.exists(f"/tmp/.X{display}-lock"), 10, what=f"Xvfb :{display}")
+    def serving():
+        # A lock left by an Xvfb killed earlier names a dead pid until the
+        # new server replaces it.
+        try:
+            pid = int(open(f"/tmp/.X{display}-lock").read().strip())
+        except (OSError, ValueError):
+            return False
+        return pid in s.pids() and H.proc_comm(pid) == "Xvfb"
+    H.wait_until(serving, 10, what=f"Xvfb :{display} of session {s.sid}")
     return s
 
 
