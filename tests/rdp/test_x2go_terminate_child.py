@@ -26,6 +26,7 @@ from conftest import LOGOFF, assert_counts_add_up
 TOOL = "/usr/bin/x2goterminate-session"
 CGROUP2 = "/sys/fs/cgroup/unified" if os.path.ismount("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
 UNSET = "4294967295"
+ADMIN_FILE = "/etc/hostname"
 
 WRAPPER = """#!/bin/sh
 out={dir}/seen
@@ -33,7 +34,9 @@ out={dir}/seen
   echo "sessionid=$(cat /proc/self/sessionid)"
   echo "loginuid=$(cat /proc/self/loginuid)"
   grep '^0::' /proc/self/cgroup
-  [ -e /proc/$$/fd/{fd} ] && echo "fd{fd}=open" || echo "fd{fd}=closed"
+  # By what they name, not by number: dash keeps the script and saved
+  # descriptors of its own at 10 and up.
+  for f in /proc/$$/fd/*; do echo "fdname=$(readlink "$f")"; done
   echo "stdin=$(readlink /proc/$$/fd/0)"
   echo "uid=$(id -u)"
 }} > "$out.tmp"
@@ -71,11 +74,13 @@ def test_x2goterminate_session_is_a_process_of_the_users(x2go, rdp_users, wrappe
     d = wrapped_tool
     admin_cg = Path(CGROUP2) / f"logoff-test-admin-{os.getpid()}-{time.monotonic_ns()}"
     admin_cg.mkdir()
-    # A descriptor of the admin's logoff that is not close-on-exec.
-    fd = os.open("/etc/hostname", os.O_RDONLY)
-    os.set_inheritable(fd, True)
+    # A descriptor of the admin's logoff that is not close-on-exec, at a
+    # number far from the ones the shells use for themselves.
+    opened = os.open(ADMIN_FILE, os.O_RDONLY)
+    fd = os.dup2(opened, 213, inheritable=True)
+    os.close(opened)
     w = d / "wrapper"
-    w.write_text(WRAPPER.format(dir=d, fd=fd, logoff=LOGOFF))
+    w.write_text(WRAPPER.format(dir=d, logoff=LOGOFF))
     os.chmod(w, 0o755)
     try:
         setup = (f"mount --bind {TOOL} {d}/real && mount --bind {d}/wrapper {TOOL} && "
@@ -93,11 +98,13 @@ def test_x2goterminate_session_is_a_process_of_the_users(x2go, rdp_users, wrappe
         assert p.returncode == 0, out
         assert f"Ran {TOOL} {c.session_id} as {u.name}" in out, out
         assert_counts_add_up(out)
+        lines = (d / "seen").read_text().splitlines()
         seen = dict(line.split("=", 1) if "=" in line else ("cgroup", line)
-                    for line in (d / "seen").read_text().splitlines())
+                    for line in lines if not line.startswith("fdname="))
+        fd_names = [line.split("=", 1)[1] for line in lines if line.startswith("fdname=")]
         admin_sid = (d / "admin-sid").read_text().strip()
         assert admin_sid != UNSET, "the admin's logoff needs an audit session for this test"
-        assert seen[f"fd{fd}"] == "closed", seen
+        assert ADMIN_FILE not in fd_names, fd_names
         assert seen["stdin"] == "/dev/null", seen
         assert seen["uid"] == str(u.uid), seen
         # No audit session: neither the admin's nor one of its own.
