@@ -16,32 +16,36 @@ enum switch_id {
         SW_TIMEOUT,
         SW_DRY_RUN,
         SW_BACKEND,
+        SW_WARN,
+        SW_GRACE,
 };
 
 struct switch_def {
         const char *name;
         enum switch_id id;
-        bool takes_value;
+        enum { NO_VALUE, VALUE, OPTIONAL_VALUE } value;
 };
 
 /* Names are matched case-insensitively after the '/', '-' or '--' prefix, so
  * "/V", "-v", "--verbose" and "/VERBOSE" are one switch, as in the reference. */
 static const struct switch_def switches[] = {
-        { "v",       SW_VERBOSE, false },
-        { "verbose", SW_VERBOSE, false },
-        { "?",       SW_HELP,    false },
-        { "h",       SW_HELP,    false },
-        { "help",    SW_HELP,    false },
-        { "version", SW_VERSION, false },
-        { "server",  SW_SERVER,  true  },
-        { "l",       SW_LIST,    false },
-        { "list",    SW_LIST,    false },
-        { "json",    SW_JSON,    false },
-        { "t",       SW_TIMEOUT, true  },
-        { "timeout", SW_TIMEOUT, true  },
-        { "n",       SW_DRY_RUN, false },
-        { "dry-run", SW_DRY_RUN, false },
-        { "backend", SW_BACKEND, true  },
+        { "v", SW_VERBOSE, NO_VALUE },
+        { "verbose", SW_VERBOSE, NO_VALUE },
+        { "?", SW_HELP, NO_VALUE },
+        { "h", SW_HELP, NO_VALUE },
+        { "help", SW_HELP, NO_VALUE },
+        { "version", SW_VERSION, NO_VALUE },
+        { "server", SW_SERVER, VALUE },
+        { "l", SW_LIST, NO_VALUE },
+        { "list", SW_LIST, NO_VALUE },
+        { "json", SW_JSON, NO_VALUE },
+        { "t", SW_TIMEOUT, VALUE },
+        { "timeout", SW_TIMEOUT, VALUE },
+        { "n", SW_DRY_RUN, NO_VALUE },
+        { "dry-run", SW_DRY_RUN, NO_VALUE },
+        { "backend", SW_BACKEND, VALUE },
+        { "warn", SW_WARN, OPTIONAL_VALUE },
+        { "grace", SW_GRACE, VALUE },
 };
 
 static const char *const backend_names[] = {
@@ -77,6 +81,30 @@ bool server_name_is_valid(const char *s) {
                 if (!isalnum(*p) && !strchr(".-_:[]@%", *p))
                         return false;
         return true;
+}
+
+/* How long the user is given after a warning: seconds, or with a unit
+ * as shutdown(8) and sleep(1) take them ("90", "90s", "5m", "1h"). */
+static int parse_duration(const char *s, uint64_t *ret) {
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || !end || !isfinite(v) || v < 0)
+                return -EINVAL;
+        double unit = 1;
+        if (streq(end, "m") || streq(end, "min"))
+                unit = 60;
+        else if (streq(end, "h"))
+                unit = 3600;
+        else if (*end && !streq(end, "s"))
+                return -EINVAL;
+        double usec = v * unit * 1e6;
+        if (usec > (double) MAX_GRACE_USEC)
+                return -ERANGE;
+        *ret = (uint64_t) (usec + 0.5);
+        return 0;
 }
 
 /* Seconds, possibly fractional ("2.5"), as the grace period. */
@@ -128,7 +156,9 @@ static int set_target(struct options *o, const char *arg, enum parse_error *err)
 }
 
 int parse_args(int argc, char *const *argv, struct options *o, enum parse_error *err) {
-        *o = (struct options) { .action = ACTION_LOGOFF, .timeout_usec = DEFAULT_TIMEOUT_USEC };
+        *o = (struct options) { .action = ACTION_LOGOFF, .timeout_usec = DEFAULT_TIMEOUT_USEC,
+                                .grace_usec = DEFAULT_GRACE_USEC };
+        bool grace_given = false;
         *err = PARSE_OK;
         bool list = false, help = false, version = false, only_positionals = false;
 
@@ -157,16 +187,16 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
                         *err = PARSE_UNKNOWN_SWITCH;
                         return -EINVAL;
                 }
-                if (!sw->takes_value && value) {
+                if (sw->value == NO_VALUE && value) {
                         o->bad_arg = arg;
                         *err = PARSE_UNEXPECTED_VALUE;
                         return -EINVAL;
                 }
                 /* GNU style "--server host" and "-t 5"; the reference's
                  * "/server:host" always carries its value after the colon. */
-                if (sw->takes_value && !value && arg[0] == '-' && i + 1 < argc)
+                if (sw->value == VALUE && !value && arg[0] == '-' && i + 1 < argc)
                         value = argv[++i];
-                if (sw->takes_value && !value) {
+                if (sw->value == VALUE && !value) {
                         o->bad_arg = arg;
                         *err = PARSE_MISSING_VALUE;
                         return -EINVAL;
@@ -223,6 +253,25 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
                                 return -EINVAL;
                         }
                         break;
+                case SW_WARN:
+                        /* The admin's words reach other people's terminals:
+                         * nothing that a terminal would take for a command. */
+                        if (value && (!*value || has_control_chars(value) || strlen(value) > MAX_WARN_TEXT)) {
+                                o->bad_arg = arg;
+                                *err = PARSE_BAD_WARN_TEXT;
+                                return -EINVAL;
+                        }
+                        o->warn = true;
+                        o->warn_text = value;
+                        break;
+                case SW_GRACE:
+                        if (parse_duration(value, &o->grace_usec) < 0) {
+                                o->bad_arg = value;
+                                *err = PARSE_BAD_GRACE;
+                                return -EINVAL;
+                        }
+                        grace_given = true;
+                        break;
                 }
         }
 
@@ -236,6 +285,16 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
         if (o->server && o->action == ACTION_LOGOFF && !o->target) {
                 o->bad_arg = o->server;
                 *err = PARSE_SERVER_NEEDS_SESSION;
+                return -EINVAL;
+        }
+        if (grace_given && !o->warn) {
+                o->bad_arg = "--grace";
+                *err = PARSE_GRACE_WITHOUT_WARN;
+                return -EINVAL;
+        }
+        if (o->warn && o->action == ACTION_LIST) {
+                o->bad_arg = "--warn";
+                *err = PARSE_WARN_WITH_LIST;
                 return -EINVAL;
         }
         if (o->json && o->action == ACTION_LOGOFF) {

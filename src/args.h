@@ -35,6 +35,10 @@ enum parse_error {
         PARSE_REPEATED_SERVER,
         PARSE_SERVER_NEEDS_SESSION, /* the current session over there is the ssh login */
         PARSE_BAD_BACKEND,
+        PARSE_BAD_GRACE,
+        PARSE_GRACE_WITHOUT_WARN,
+        PARSE_BAD_WARN_TEXT,
+        PARSE_WARN_WITH_LIST,
 };
 
 struct options {
@@ -48,6 +52,12 @@ struct options {
         bool dry_run;
         uint64_t timeout_usec;   /* grace period between SIGTERM and SIGKILL */
         enum backend_choice backend;
+        /* --warn: the session's user is told first (warn.h), and gets
+         * grace_usec before anything is done; warn_text, when given, is
+         * the admin's own words (no control characters). */
+        bool warn;
+        const char *warn_text;
+        uint64_t grace_usec;
         /* Set on error: the argument at fault (and, for a second positional,
          * the first one in conflict_arg). */
         const char *bad_arg;
@@ -56,6 +66,9 @@ struct options {
 
 #define DEFAULT_TIMEOUT_USEC (5u * 1000000u)
 #define MAX_TIMEOUT_USEC (3600ull * 1000000u)
+#define DEFAULT_GRACE_USEC (120ull * 1000000u)
+#define MAX_GRACE_USEC (24ull * 3600u * 1000000u)
+#define MAX_WARN_TEXT 1024
 
 /* Fills *o from argv.  Returns 0 or -EINVAL; on -EINVAL *err says why and
  * o->bad_arg points at the argument at fault. */

@@ -22,6 +22,11 @@
 #define DBUS_PROPERTIES "org.freedesktop.DBus.Properties"
 #define SYSTEMD1 "org.freedesktop.systemd1"
 #define SYSTEMD1_PATH "/org/freedesktop/systemd1"
+#define POLKIT1 "org.freedesktop.PolicyKit1"
+#define POLKIT1_PATH "/org/freedesktop/PolicyKit1/Authority"
+#define POLKIT1_AUTHORITY "org.freedesktop.PolicyKit1.Authority"
+/* What logind asks polkit before it ends another user's session. */
+#define LOGIN1_MANAGE_ACTION "org.freedesktop.login1.manage"
 
 /* A logind that does not answer within this is treated as not running. */
 #define PROBE_TIMEOUT_USEC (2u * 1000000u)
@@ -764,48 +769,104 @@ static int unit_state(const char *unit, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static int logind_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
-        *rep = (struct end_report) { .asked = "logind", .forgotten = -1 };
-        int r = bus_open();
-        if (r < 0 && o->host_must_agree) {
-                rep->ask_error = r;
-                return -EACCES; /* no answer is no yes */
-        }
+/* Whether polkit lets this caller do what logind's TerminateSession asks
+ * it about: org.freedesktop.login1.manage, for the connection logind would
+ * see (our own on the system bus), without interaction, as logind asks.
+ * 1: yes; 0: no (*rep says why); or a negative errno when it cannot say. */
+static int polkit_may_manage(struct end_report *rep) {
+        const char *me = NULL;
+        int r = lib->bus_get_unique_name(bus, &me);
         if (r < 0)
                 return r;
-
-        /* session_end() counted what the session held before logind ends
-         * part of it. */
-        struct terminate_options to = *o;
-
-        /* logind first, so its state, its polkit rules and the session's
-         * scope stay consistent: it decides whether the caller may. */
         _cleanup_bus_error_ sd_bus_error e = { 0 };
         _cleanup_message_ sd_bus_message *reply = NULL;
-        r = lib->bus_call_method(bus, LOGIN1, LOGIN1_PATH, LOGIN1_MANAGER, "TerminateSession", &e, &reply, "s",
-                                 s->id);
+        r = lib->bus_call_method(bus, POLKIT1, POLKIT1_PATH, POLKIT1_AUTHORITY, "CheckAuthorization", &e, &reply,
+                                 "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", me, LOGIN1_MANAGE_ACTION, 0,
+                                 0u, "");
         if (r < 0) {
-                rep->ask_error = errno_of(&e, r);
                 rep->ask_error_name = e.name ? text_clean(e.name) : NULL;
                 rep->ask_error_message = e.message ? text_clean(e.message) : NULL;
-                /* Nothing was signalled.  Where only logind's yes lets the
-                 * caller end the session, any other answer (interrupted,
-                 * timed out, logind gone) is a no too: never go on with
-                 * the binary's own CAP_KILL. */
-                if (rep->ask_error == -EACCES || o->host_must_agree)
-                        return -EACCES;
+                return errno_of(&e, r);
         }
-
-        r = session_terminate(&s->member, &to, &rep->procs);
+        int authorized = 0, challenge = 0;
+        r = lib->message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = lib->message_read(reply, "bb", &authorized, &challenge);
         if (r < 0)
-                return r; /* survivors: logind keeps the session, rightly */
+                return r;
+        if (authorized)
+                return 1;
+        rep->ask_error_name = strdup(challenge ? "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+                                               : "org.freedesktop.DBus.Error.AccessDenied");
+        return 0;
+}
 
-        /* logind forgets the session once its last process is gone: from
-         * inside it, that is logoff itself, so there is nothing to wait for. */
+static int ask_terminate(const struct session *s, struct end_report *rep) {
+        _cleanup_bus_error_ sd_bus_error e = { 0 };
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        int r = lib->bus_call_method(bus, LOGIN1, LOGIN1_PATH, LOGIN1_MANAGER, "TerminateSession", &e, &reply, "s",
+                                     s->id);
+        if (r >= 0)
+                return 0;
+        free(rep->ask_error_name);
+        free(rep->ask_error_message);
+        rep->ask_error_name = e.name ? text_clean(e.name) : NULL;
+        rep->ask_error_message = e.message ? text_clean(e.message) : NULL;
+        return errno_of(&e, r);
+}
+
+/* A graphical session ends as its server expects (terminate.h: SIGTERM
+ * first, SIGHUP only after, root helpers left to clean up), which logind's
+ * own stop would undo: it sends SIGTERM and SIGHUP to everything at once,
+ * and xrdp-chansrv dies of the SIGHUP before it unmounts its FUSE drive.
+ * So logind is asked after the rounds, to finish what is left; where only
+ * its yes lets the caller end the session, polkit said yes before
+ * (logind_authorize). */
+static int end_graphical(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
+        rep->asked_after = true;
+        int r = session_terminate(&s->member, o, &rep->procs);
+        if (r < 0)
+                return r;
+        r = ask_terminate(s, rep);
+        /* Forgotten already (its helper closed it once the desktop was
+         * gone): the normal end of a graphical session. */
+        if (r == -ENOENT) {
+                rep->already_forgotten = true;
+                free(rep->ask_error_name);
+                free(rep->ask_error_message);
+                rep->ask_error_name = rep->ask_error_message = NULL;
+                r = 0;
+        }
+        rep->ask_error = r;
+        return 0;
+}
+
+/* Where only logind's yes lets the caller end the session, and logoff
+ * would act before logind says it (a graphical session's rounds, its
+ * desktop asked to log out), polkit is asked first what logind would ask
+ * it; nothing is done without a yes. */
+static int logind_authorize(const struct session *s, struct end_report *rep) {
+        (void) s;
+        *rep = (struct end_report) { .asked = "logind", .authorizer = "polkit", .forgotten = -1 };
+        int r = bus_open();
+        if (r >= 0)
+                r = polkit_may_manage(rep);
+        if (r <= 0) {
+                rep->ask_error = r < 0 ? r : -EACCES;
+                return -EACCES;
+        }
+        return 0;
+}
+
+/* logind forgets the session once its last process is gone; what systemd
+ * says of its scope then. */
+static void check_forgotten(const struct session *s, struct end_report *rep) {
+        /* From inside the session, that last process is logoff itself:
+         * there is nothing to wait for. */
         _cleanup_close_ int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (self >= 0 && membership_contains_at(&s->member, self) == 1)
-                return 0;
-        int k = wait_forgotten(s->id, FORGET_TIMEOUT_USEC);
+                return;
+        int k = rep->already_forgotten ? 1 : wait_forgotten(s->id, FORGET_TIMEOUT_USEC);
         rep->forgotten = k < 0 ? -1 : k;
         if (s->member.cgroup) {
                 const char *base = strrchr(s->member.cgroup, '/');
@@ -817,6 +878,45 @@ static int logind_end(const struct session *s, const struct terminate_options *o
                         (void) text_clean_in_place(&rep->unit_state);
                 }
         }
+}
+
+static int logind_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
+        *rep = (struct end_report) { .asked = "logind", .forgotten = -1 };
+        int r = bus_open();
+        if (r < 0 && o->host_must_agree) {
+                rep->ask_error = r;
+                return -EACCES; /* no answer is no yes */
+        }
+        if (r < 0)
+                return r;
+
+        if (o->graphical) {
+                r = end_graphical(s, o, rep);
+                if (r < 0)
+                        return r;
+                check_forgotten(s, rep);
+                return 0;
+        }
+
+        /* logind first, so its state, its polkit rules and the session's
+         * scope stay consistent: it decides whether the caller may. */
+        r = ask_terminate(s, rep);
+        if (r < 0) {
+                rep->ask_error = r;
+                /* Nothing was signalled.  Where only logind's yes lets the
+                 * caller end the session, any other answer (interrupted,
+                 * timed out, logind gone) is a no too: never go on with
+                 * the binary's own CAP_KILL. */
+                if (rep->ask_error == -EACCES || o->host_must_agree)
+                        return -EACCES;
+        }
+
+        /* session_end() counted what the session held before logind ended
+         * part of it. */
+        r = session_terminate(&s->member, o, &rep->procs);
+        if (r < 0)
+                return r; /* survivors: logind keeps the session, rightly */
+        check_forgotten(s, rep);
         return 0;
 }
 
@@ -824,6 +924,7 @@ const struct backend backend_logind = {
         .name = "logind",
         .probe = logind_probe,
         .discover = logind_discover,
+        .authorize = logind_authorize,
         .end = logind_end,
         .record = record_session_logout,
         .authorizes = true,

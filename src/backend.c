@@ -49,6 +49,17 @@ int backends_discover(enum backend_choice choice, struct session_list *l, int *r
         }
 }
 
+int session_authorize(const struct session *s, struct end_report *rep) {
+        const struct backend *b = s->backend->authorize ? s->backend : s->underlying;
+        if (!b || !b->authorize) {
+                *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
+                return -EACCES;
+        }
+        int r = b->authorize(s, rep);
+        rep->desktop_result = -ENOTCONN;
+        return r;
+}
+
 int session_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
         /* What the session holds before anything is done: its host, or
          * the first signals, end some processes before a round meets them
@@ -60,15 +71,46 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
          * looked at: none is sent, and the host is not asked either. */
         int r = pidfd_supported();
         if (r >= 0)
-                r = proc_scan(&s->member, 0, &known, &n_known);
+                r = proc_scan(&s->member, o->graphical && o->ask_desktop ? PROC_SCAN_UIDS : 0, &known, &n_known);
         if (r < 0) {
-                *rep = (struct end_report) { .forgotten = -1 };
+                *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
                 return r;
         }
+
+        /* A graphical session is acted on before its host is asked to end
+         * it (its desktop asked to log out, its processes' rounds): the
+         * host says first whether the caller may.  The others it decides
+         * when asked, before anything is signalled. */
+        const char *authorizer = NULL;
+        if (o->host_must_agree && o->graphical) {
+                r = session_authorize(s, rep);
+                if (r < 0)
+                        return r;
+                authorizer = rep->authorizer;
+                end_report_done(rep);
+        }
+
+        /* Its own "Log out" first: the applications get asked to save. */
+        struct desktop_report desktop = { 0 };
+        int desktop_result = -ENOTCONN;
+        if (o->graphical && o->ask_desktop) {
+                desktop_result = desktop_logout(s, known, n_known, o->desktop_wait_usec, &desktop);
+                if (desktop_result == -ECANCELED) {
+                        *rep = (struct end_report) { .forgotten = -1, .authorizer = authorizer,
+                                                     .desktop_result = 0, .desktop = desktop };
+                        r = proc_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
+                        return r < 0 ? r : -ECANCELED;
+                }
+        }
+
         struct terminate_options to = *o;
         to.known = known;
         to.n_known = n_known;
-        return s->backend->end(s, &to, rep);
+        r = s->backend->end(s, &to, rep);
+        rep->authorizer = authorizer;
+        rep->desktop_result = desktop_result;
+        rep->desktop = desktop;
+        return r;
 }
 
 void end_report_done(struct end_report *rep) {
@@ -78,5 +120,6 @@ void end_report_done(struct end_report *rep) {
         free(rep->ask_error_message);
         free(rep->unit);
         free(rep->unit_state);
-        *rep = (struct end_report) { .forgotten = -1 };
+        desktop_report_done(&rep->desktop);
+        *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
 }

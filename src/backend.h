@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "args.h"
+#include "desktop.h"
 #include "procscan.h"
 #include "records.h"
 #include "session.h"
@@ -19,6 +20,14 @@ struct end_report {
         struct terminate_report procs;
         const char *asked;        /* "logind" when the host was asked first; NULL if not */
         int ask_error;            /* its answer: 0 or a negative errno */
+        /* A graphical session: the host was asked only after its processes
+         * had their rounds (it would have hung them up all at once), and it
+         * may have forgotten the session by then. */
+        bool asked_after;
+        bool already_forgotten;
+        /* Who was asked first whether the caller may ("polkit"), when only
+         * the host's yes lets it; ask_error is its answer then. */
+        const char *authorizer;
         char *ask_error_name;     /* the D-Bus error name, when it said no */
         char *ask_error_message;
         int forgotten;            /* 1: the host no longer knows the session; 0: still does; -1: not checked */
@@ -35,6 +44,11 @@ struct end_report {
         const char *server_tool;
         int server_error;
         int server_status;
+        /* A graphical session's desktop, asked to log out before anything
+         * was signalled: 0 when it was asked, -ENOENT when it has no
+         * session manager logoff knows, -ENOTCONN when it was not tried. */
+        int desktop_result;
+        struct desktop_report desktop;
 };
 
 struct record_report {
@@ -54,6 +68,10 @@ struct backend {
          * found what it knows of them and adds its own, from one snapshot
          * of every process (sorted by pid) that they share. */
         int (*enrich)(struct session_list *l, const struct proc_info *all, size_t n_all);
+        /* Where only its yes lets the caller end the session: whether it
+         * says yes, before anything is done.  0, or -EACCES with *rep
+         * saying why.  NULL: the host decides when it is asked to end it. */
+        int (*authorize)(const struct session *s, struct end_report *rep);
         /* Ends the session: its host first where it has one, then every
          * process that is left.  -EACCES when the host refused. */
         int (*end)(const struct session *s, const struct terminate_options *o, struct end_report *rep);
@@ -78,6 +96,10 @@ extern const struct backend backend_x2go;
  * then says why logind was not used (0 when it was, or was not wanted).
  * The remote desktop servers' sessions are added in every case. */
 int backends_discover(enum backend_choice choice, struct session_list *l, int *ret_fallback_error);
+
+/* Where only the host's yes lets the caller end s: whether it says yes
+ * (0), or -EACCES with *rep saying why. */
+int session_authorize(const struct session *s, struct end_report *rep);
 
 /* Ends the session through its backend, counting its processes first. */
 int session_end(const struct session *s, const struct terminate_options *o, struct end_report *rep);

@@ -38,6 +38,78 @@ int cgroup2_mount(char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The mount point of the cgroup v1 hierarchy with the freezer controller. */
+static int find_freezer_mount(char **ret) {
+        _cleanup_free_ char *info = NULL;
+        int r = read_small_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL);
+        if (r < 0)
+                return r;
+        char *save = NULL;
+        for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *sep = strstr(line, " - ");
+                if (!sep || strncmp(sep + 3, "cgroup ", 7) != 0)
+                        continue;
+                /* "cgroup SOURCE OPTIONS": the controllers are among the options. */
+                const char *opts = strrchr(sep + 3, ' ');
+                bool freezer = false;
+                for (const char *o = opts ? opts + 1 : ""; *o;) {
+                        size_t len = strcspn(o, ",");
+                        if (len == 7 && strncmp(o, "freezer", 7) == 0)
+                                freezer = true;
+                        o += len + (o[len] == ',');
+                }
+                if (!freezer)
+                        continue;
+                char *m = NULL;
+                if (sscanf(line, "%*s %*s %*s %*s %ms", &m) != 1)
+                        return -ENOMEM;
+                *ret = m;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+int cgroup_v1_frozen(pid_t pid) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
+        _cleanup_free_ char *text = NULL, *state = NULL, *state_path = NULL;
+        int r = read_small_file_at(AT_FDCWD, path, &text, NULL);
+        if (r < 0)
+                return r;
+        const char *where = NULL;
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line && !where; line = strtok_r(NULL, "\n", &save)) {
+                char *c = strchr(line, ':');
+                char *p = c ? strchr(c + 1, ':') : NULL;
+                if (!p)
+                        continue;
+                *p = '\0';
+                for (char *ctl = c + 1, *tok_save = NULL, *t = strtok_r(ctl, ",", &tok_save); t;
+                     t = strtok_r(NULL, ",", &tok_save))
+                        if (streq(t, "freezer"))
+                                where = p + 1;
+        }
+        if (!where || streq(where, "/"))
+                return 0; /* the root of the hierarchy cannot be frozen */
+        /* Mounted or not, it stays so while logoff runs: looked up once. */
+        static int found = 1;
+        static char *freezer_mount;
+        if (found > 0)
+                found = find_freezer_mount(&freezer_mount);
+        if (found == -ENOENT)
+                return 0;
+        if (found < 0)
+                return found;
+        if (asprintf(&state_path, "%s%s/freezer.state", freezer_mount, where) < 0) {
+                state_path = NULL;
+                return -ENOMEM;
+        }
+        r = read_small_file_at(AT_FDCWD, state_path, &state, NULL);
+        if (r < 0)
+                return r;
+        return strncmp(state, "FROZEN", 6) == 0 || strncmp(state, "FREEZING", 8) == 0;
+}
+
 int cgroup_dir_of_membership(const struct membership *m, char **ret_dir) {
         if (!m->cgroup || (m->cgroup_hierarchy && m->cgroup_hierarchy[0]) || streq(m->cgroup, "/"))
                 return -ENOENT;

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "membership.h"
 #include "procscan.h"
@@ -14,6 +15,10 @@
 /* Where the unified hierarchy is mounted: /sys/fs/cgroup on a pure v2 host,
  * /sys/fs/cgroup/unified on a hybrid one. */
 int cgroup2_mount(char **ret);
+
+/* Whether pid lies in a frozen (or freezing) cgroup of the v1 freezer,
+ * where even SIGKILL waits for a thaw: 1, 0, or a negative errno. */
+int cgroup_v1_frozen(pid_t pid);
 
 /* The directory of m's cgroup when it is in the unified hierarchy and
  * exists; -ENOENT otherwise. */

@@ -26,6 +26,11 @@ struct libsystemd {
         int (*seat_get_active)(const char *seat, char **session, uid_t *uid);
         /* sd-bus */
         int (*bus_open_system)(sd_bus **bus);
+        int (*bus_new)(sd_bus **bus);
+        int (*bus_set_address)(sd_bus *bus, const char *address);
+        int (*bus_set_bus_client)(sd_bus *bus, int b);
+        int (*bus_start)(sd_bus *bus);
+        int (*bus_get_unique_name)(sd_bus *bus, const char **name);
         sd_bus *(*bus_flush_close_unref)(sd_bus *bus);
         int (*bus_set_method_call_timeout)(sd_bus *bus, uint64_t usec);
         int (*bus_call_method)(sd_bus *bus, const char *destination, const char *path, const char *interface,

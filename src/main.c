@@ -15,6 +15,7 @@
 #include "select.h"
 #include "session.h"
 #include "util.h"
+#include "warn.h"
 
 static void print_usage(FILE *f) {
         fprintf(f, _("Usage:\n"
@@ -37,9 +38,9 @@ static void print_help(void) {
                 "     --json              with --list: JSON output\n"
                 " -t, --timeout=<secs>    grace period before SIGKILL (default 5)\n"
                 " -n, --dry-run           show what would be done, do nothing\n"
+                "     --warn[=<text>]     warn the user first; --grace=<time>: then wait (2m)\n"
                 "     --backend=<name>    auto (logind where it runs), logind or kernel\n"
-                " /?, -h, --help          display this help\n"
-                "     --version           display version\n"),
+                " /?, -h, --help          display this help (--version: the version)\n"),
               stdout);
         fputs(_("\nSwitches are case-insensitive and may start with '/' or '-'.\n"
                 "Exit status: 0 logged off, 1 failure, 2 invalid parameters, 3 no such session,\n"
@@ -49,49 +50,70 @@ static void print_help(void) {
 }
 
 static int usage_error(enum parse_error e, const struct options *o) {
+        /* The arguments are shown as text, never as a terminal's commands. */
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        const char *bad = o->bad_arg && !*o->bad_arg ? "" : printable_or_dash(o->bad_arg, &b1),
+                   *conflict = printable_or_dash(o->conflict_arg, &b2);
         switch (e) {
         case PARSE_UNKNOWN_SWITCH:
         case PARSE_UNEXPECTED_VALUE:
                 fprintf(stderr, _("Invalid parameter(s)\n"));
-                fprintf(stderr, _("%s: unknown switch '%s'\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: unknown switch '%s'\n"), program_name, bad);
                 print_usage(stderr);
                 return EXIT_USAGE;
         case PARSE_EXTRA_ARGUMENT:
                 fprintf(stderr, _("%s: only one session may be named, got '%s' and '%s'\n"), program_name,
-                        o->conflict_arg, o->bad_arg);
+                        conflict, bad);
                 break;
         case PARSE_MISSING_VALUE:
-                fprintf(stderr, _("%s: '%s' needs a value\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: '%s' needs a value\n"), program_name, bad);
                 break;
         case PARSE_EMPTY_SERVER:
-                fprintf(stderr, _("%s: '%s' needs a server name\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: '%s' needs a server name\n"), program_name, bad);
                 break;
         case PARSE_BAD_SERVER:
-                fprintf(stderr, _("%s: invalid server name '%s'\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: invalid server name '%s'\n"), program_name, bad);
                 break;
         case PARSE_REPEATED_SERVER:
-                fprintf(stderr, _("%s: only one server may be given ('%s')\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: only one server may be given ('%s')\n"), program_name, bad);
                 break;
         case PARSE_ID_RANGE:
-                fprintf(stderr, _("%s: session ID '%s' is out of range (0-%u)\n"), program_name, o->bad_arg,
+                fprintf(stderr, _("%s: session ID '%s' is out of range (0-%u)\n"), program_name, bad,
                         (unsigned) (UINT32_MAX - 1));
                 break;
         case PARSE_BAD_NAME: {
-                _cleanup_free_ char *buf = NULL;
-                fprintf(stderr, _("%s: invalid session name '%s'\n"), program_name, printable_or_dash(o->bad_arg, &buf));
+                fprintf(stderr, _("%s: invalid session name '%s'\n"), program_name, bad);
                 break;
         }
+        case PARSE_BAD_GRACE: {
+                fprintf(stderr, _("%s: invalid grace period '%s' (seconds, or with s, m or h; at most 24 h)\n"),
+                        program_name, bad);
+                break;
+        }
+        case PARSE_GRACE_WITHOUT_WARN:
+                fprintf(stderr, _("%s: --grace is how long the user has after --warn: give --warn too\n"),
+                        program_name);
+                break;
+        case PARSE_BAD_WARN_TEXT: {
+                fprintf(stderr, _("%s: invalid warning in '%s': it must be 1 to %d characters, with no control "
+                                  "characters\n"),
+                        program_name, bad, MAX_WARN_TEXT);
+                break;
+        }
+        case PARSE_WARN_WITH_LIST:
+                fprintf(stderr, _("%s: --warn is for logging off, not for --list\n"), program_name);
+                break;
         case PARSE_BAD_TIMEOUT:
-                fprintf(stderr, _("%s: invalid timeout '%s' (seconds, at most 3600)\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: invalid timeout '%s' (seconds, at most 3600)\n"), program_name, bad);
                 break;
         case PARSE_SERVER_NEEDS_SESSION:
-                fprintf(stderr, _("%s: name the session to log off on %s\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: name the session to log off on %s\n"), program_name, bad);
                 break;
         case PARSE_JSON_WITHOUT_LIST:
                 fprintf(stderr, _("%s: --json goes with --list\n"), program_name);
                 break;
         case PARSE_BAD_BACKEND:
-                fprintf(stderr, _("%s: unknown backend '%s' (auto, logind or kernel)\n"), program_name, o->bad_arg);
+                fprintf(stderr, _("%s: unknown backend '%s' (auto, logind or kernel)\n"), program_name, bad);
                 break;
         case PARSE_OK:
                 break;
@@ -227,12 +249,32 @@ static int end_session(const struct options *o, const struct session *s, const s
                 .timeout_usec = o->timeout_usec,
                 .caller = caller,
                 .host_must_agree = host_must_agree,
-                .graphical = s->type == SESSION_TYPE_X11 || s->type == SESSION_TYPE_WAYLAND ||
-                             s->type == SESSION_TYPE_MIR || s->type == SESSION_TYPE_RDP ||
-                             s->type == SESSION_TYPE_X2GO,
+                .graphical = session_is_graphical(s),
                 .owner = s->uid,
+                .ask_desktop = true,
+                .desktop_wait_usec = DESKTOP_LOGOUT_WAIT_USEC,
         };
         struct end_report host;
+        /* Told first, and given time to save and leave; not when it is our
+         * own session.  Where only the host's yes lets us, it is asked
+         * before anyone is told. */
+        if (o->warn && !s->current) {
+                if (host_must_agree) {
+                        r = session_authorize(s, &host);
+                        if (r < 0) {
+                                int code = report_end(o, s, &host, r);
+                                end_report_done(&host);
+                                return code;
+                        }
+                        end_report_done(&host);
+                }
+                struct warn_report w;
+                r = warn_and_wait(s, o->warn_text, o->grace_usec, &w);
+                int code = report_warning(o, s, &w, r);
+                warn_report_done(&w);
+                if (code != EXIT_OK)
+                        return code;
+        }
         r = session_end(s, &to, &host);
         int code = report_end(o, s, &host, r);
         if (code == EXIT_OK) {

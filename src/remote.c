@@ -47,7 +47,16 @@ int remote_command_line(const struct options *o, char **ret) {
         char backend[32];
         snprintf(backend, sizeof(backend), "--backend=%s", backend_choice_to_string(o->backend));
 
-        const char *words[13];
+        _cleanup_free_ char *warn = NULL;
+        if (o->warn && asprintf(&warn, "--warn%s%s", o->warn_text ? "=" : "", o->warn_text ? o->warn_text : "") < 0) {
+                warn = NULL;
+                return -ENOMEM;
+        }
+        char grace[64];
+        snprintf(grace, sizeof(grace), "--grace=%" PRIu64 ".%06" PRIu64, o->grace_usec / 1000000u,
+                 o->grace_usec % 1000000u);
+
+        const char *words[15];
         size_t n = 0;
         words[n++] = program;
         if (o->action == ACTION_LIST)
@@ -62,6 +71,10 @@ int remote_command_line(const struct options *o, char **ret) {
                 words[n++] = timeout;
         if (o->backend != BACKEND_AUTO)
                 words[n++] = backend;
+        if (warn) {
+                words[n++] = warn;
+                words[n++] = grace;
+        }
         if (o->target) {
                 words[n++] = "--";
                 words[n++] = o->target;

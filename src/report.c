@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 #include "report.h"
 
+#include "desktop.h"
+
 #include <stdarg.h>
 #include <sys/wait.h>
 #include <utmpx.h>
 
+#include "desktop.h"
 #include "exit-status.h"
 #include "interrupt.h"
 #include "output.h"
 #include "text.h"
+#include "warn.h"
 #include "util.h"
 
 const char program_name[] = "logoff";
@@ -105,7 +109,20 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
         _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
         printf(_("Would log off session %s (%s) of %s:\n"), printable_or_dash(s->id, &b3),
                printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2));
-        if (s->backend && s->backend->authorizes)
+        bool graphical = session_is_graphical(s);
+        if (o->warn && !s->current) {
+                _cleanup_free_ char *grace = warn_format_time_left(o->grace_usec);
+                printf(graphical ? _("  would warn its user on its terminals and on its desktop, and wait %s\n")
+                                 : _("  would warn its user on its terminals, and wait %s\n"),
+                       grace ? grace : "?");
+        }
+        pid_t manager;
+        const char *desktop;
+        if (graphical && desktop_find_manager(procs, n, s->uid, &manager, &desktop) == 0)
+                printf(_("  would ask the %s session manager (pid %d) to log out, and give the session %.0f s to "
+                         "end by itself\n"),
+                       desktop, (int) manager, (double) DESKTOP_LOGOUT_WAIT_USEC / 1e6);
+        if (s->backend && s->backend->authorizes && !graphical)
                 printf(_("  would ask %s to terminate it first\n"), s->backend->name);
         size_t shown = 0;
         for (size_t i = 0; i < n; i++) {
@@ -116,10 +133,17 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
                        (unsigned) procs[i].ruid);
                 shown++;
         }
-        printf(ngettext("  %zu process: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n",
-                        "  %zu processes: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n", shown),
-               shown,
-               (double) o->timeout_usec / 1e6);
+        if (graphical)
+                printf(ngettext("  %zu process: SIGTERM and SIGCONT, SIGHUP after, then SIGKILL after %.1f s\n",
+                                "  %zu processes: SIGTERM and SIGCONT, SIGHUP after, then SIGKILL after %.1f s\n",
+                                shown),
+                       shown, (double) o->timeout_usec / 1e6);
+        else
+                printf(ngettext("  %zu process: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n",
+                                "  %zu processes: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n", shown),
+                       shown, (double) o->timeout_usec / 1e6);
+        if (s->backend && s->backend->authorizes && graphical)
+                printf(_("  would then ask %s to terminate it, to finish what is left\n"), s->backend->name);
         if (s->utmp_line) {
                 _cleanup_free_ char *b = NULL;
                 printf(_("  would mark the utmp entry of %s dead and append a logout record to wtmp\n"),
@@ -148,16 +172,118 @@ static void report_server(const struct options *o, const struct session *s, cons
                                rep->server_tool, id, user, WTERMSIG(rep->server_status));
 }
 
+int report_warning(const struct options *o, const struct session *s, const struct warn_report *w, int r) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        const char *id = printable_or_dash(s->id, &b1);
+        if (w->rounds) {
+                _cleanup_free_ char *grace = warn_format_time_left(o->grace_usec);
+                report_verbose(o, ngettext("Warned %s %u time, on %u terminal, that session %s would be logged off "
+                                           "in %s",
+                                           "Warned %s %u times, on %u terminals, that session %s would be logged off "
+                                           "in %s",
+                                           w->rounds),
+                               printable_or_dash(s->user, &b2), w->rounds, w->terminals, id, grace ? grace : "?");
+        }
+        if (w->terminals_skipped)
+                report_verbose(o, ngettext("%u terminal of the session did not take the warning at once and was "
+                                           "skipped",
+                                           "%u terminals of the session did not take the warning at once and were "
+                                           "skipped",
+                                           w->terminals_skipped),
+                               w->terminals_skipped);
+        if (w->notify_result == 0)
+                report_verbose(o, _("Showed it as a desktop notification on the session's bus"));
+        else if (w->notify_result != -ENOTCONN)
+                fprintf(stderr, _("%s: could not show the warning as a desktop notification: %s\n"), program_name,
+                        w->notify_error ? w->notify_error : strerror(-w->notify_result));
+        if (r == -ECANCELED) {
+                int sig = interrupt_pending();
+                const char *name = sig ? sigabbrev_np(sig) : NULL;
+                fprintf(stderr,
+                        _("%s: interrupted by SIG%s after %.0f s of the grace period: session %s was not logged "
+                          "off, and nothing was signalled\n"),
+                        program_name, name ? name : "?", (double) w->waited_usec / 1e6, id);
+                return EXIT_BY_SIGNAL;
+        }
+        if (r < 0) {
+                fprintf(stderr, _("%s: cannot warn session %s: %s\n"), program_name, id, strerror(-r));
+                return EXIT_FAILURE_GENERIC;
+        }
+        if (w->ended_by_itself)
+                report_verbose(o, _("Its user logged out after %.0f s of the grace period"),
+                               (double) w->waited_usec / 1e6);
+        else
+                report_verbose(o, _("The grace period of %.0f s is over"), (double) w->waited_usec / 1e6);
+        return EXIT_OK;
+}
+
+/* What the desktop's own "Log out" did. */
+static void report_desktop(const struct options *o, const struct end_report *rep) {
+        const struct desktop_report *d = &rep->desktop;
+        if (rep->desktop_result == -ENOTCONN)
+                return;
+        if (rep->desktop_result == -ENOENT && !d->desktop) {
+                report_verbose(o, _("No session manager logoff knows runs in the session: its desktop was not asked to "
+                                    "log out"));
+                return;
+        }
+        if (rep->desktop_result < 0 && rep->desktop_result != -ECANCELED) {
+                _cleanup_free_ char *b = NULL;
+                const char *why = d->error_message && d->error_message[0] ? d->error_message
+                                  : d->error_name                         ? d->error_name
+                                  : rep->desktop_result == -EPERM
+                                          ? _("its bus name is served by another process, or logoff could not "
+                                              "become the user")
+                                          : strerror(-rep->desktop_result);
+                report_verbose(o, _("Could not ask the %s session manager (pid %d) to log out on %s: %s"), d->desktop,
+                               (int) d->manager, printable_or_dash(d->bus, &b), why);
+                return;
+        }
+        _cleanup_free_ char *b = NULL;
+        report_verbose(o, _("Asked the %s session manager (pid %d) to log out on %s, so that its applications save"),
+                       d->desktop, (int) d->manager, printable_or_dash(d->bus, &b));
+        if (d->ended)
+                report_verbose(o, _("The desktop logged out by itself in %.2f s"), (double) d->waited_usec / 1e6);
+        else if (rep->desktop_result == 0)
+                report_verbose(o, ngettext("After %.2f s the desktop had not logged out: %u process of the user's was "
+                                           "left, ended below",
+                                           "After %.2f s the desktop had not logged out: %u processes of the user's "
+                                           "were left, ended below",
+                                           d->left),
+                               (double) d->waited_usec / 1e6, d->left);
+}
+
 static void report_host(const struct options *o, const struct session *s, const struct end_report *rep) {
         _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        if (rep->authorizer && rep->ask_error == 0)
+                report_verbose(o, _("%s authorizes %s for this caller"), rep->authorizer, "org.freedesktop.login1.manage");
+        report_desktop(o, rep);
         report_server(o, s, rep);
-        if (!rep->asked)
+        if (!rep->asked || rep->asked_after)
                 return;
         if (rep->ask_error == 0)
                 report_verbose(o, _("Asked %s to terminate session %s"), rep->asked, printable_or_dash(s->id, &b1));
         else if (rep->ask_error != -EACCES)
                 report_verbose(o, _("Asked %s to terminate session %s: %s (%s); ending its processes anyway"), rep->asked,
                         printable_or_dash(s->id, &b1), printable_or_dash(rep->ask_error_message, &b2),
+                        printable_or_dash(rep->ask_error_name, &b3));
+}
+
+/* A graphical session's host, asked once its processes had their rounds. */
+static void report_host_asked_after(const struct options *o, const struct session *s, const struct end_report *rep) {
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        if (!rep->asked || !rep->asked_after)
+                return;
+        const char *id = printable_or_dash(s->id, &b1);
+        if (rep->already_forgotten)
+                report_verbose(o, _("Asked %s to terminate session %s once its processes were gone: it had already "
+                                    "closed it"),
+                               rep->asked, id);
+        else if (rep->ask_error == 0)
+                report_verbose(o, _("Asked %s to terminate session %s once its processes were gone"), rep->asked, id);
+        else
+                fprintf(stderr, _("%s: asked %s to terminate session %s once its processes were gone: %s (%s)\n"),
+                        program_name, rep->asked, id, printable_or_dash(rep->ask_error_message, &b2),
                         printable_or_dash(rep->ask_error_name, &b3));
 }
 
@@ -188,8 +314,10 @@ int report_end(const struct options *o, const struct session *s, const struct en
                 fprintf(stderr,
                         _("%s: Access is denied: %s refused to end session %s (%s) of %s: %s\n"
                           "%s: ending another user's session needs root, or the polkit action %s\n"),
-                        program_name, host->asked, id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
-                        printable_or_dash(host->ask_error_message, &b3), program_name, "org.freedesktop.login1.manage");
+                        program_name, host->authorizer ? host->authorizer : host->asked, id,
+                        printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
+                        printable_or_dash(host->ask_error_message ? host->ask_error_message : host->ask_error_name, &b3),
+                        program_name, "org.freedesktop.login1.manage");
                 return EXIT_ACCESS_DENIED;
         }
         if (r == -EACCES && host->asked) {
@@ -201,7 +329,7 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         _("%s: Access is denied: %s did not authorize ending session %s (%s) of %s (%s); nothing "
                           "was signalled\n"
                           "%s: ending another user's session needs root, or the polkit action %s\n"),
-                        program_name, host->asked, id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
+                        program_name, host->authorizer ? host->authorizer : host->asked, id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
                         why, program_name, "org.freedesktop.login1.manage");
                 return EXIT_ACCESS_DENIED;
         }
@@ -320,7 +448,9 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         program_name, name ? name : "?", id, rep->n_left);
                 fprintf(stderr, _("%s: run '%s %s' again to end them and record the logout\n"), program_name,
                         program_name, id);
-                if (host->asked && host->ask_error == 0) {
+                if (host->desktop_result == 0)
+                        fprintf(stderr, _("%s: its desktop was asked to log out before and may go on\n"), program_name);
+                if (host->asked && !host->asked_after && host->ask_error == 0) {
                         fprintf(stderr, _("%s: %s was asked to terminate the session before and may go on ending it\n"),
                                 program_name, host->asked);
                         /* elogind forgets a session once its leader is gone, whatever is left. */
@@ -350,6 +480,7 @@ int report_end(const struct options *o, const struct session *s, const struct en
                                        host->n_unclaimed, printable_or_dash(s->user, &b), printable_or_dash(s->user, &bb));
                         print_procs(stdout, _("left"), host->unclaimed, host->n_unclaimed);
                 }
+                report_host_asked_after(o, s, host);
                 report_host_after(o, s, host);
         }
         return code;

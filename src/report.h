@@ -37,6 +37,12 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
  * status: EXIT_OK only when nothing of the session is left. */
 int report_end(const struct options *o, const struct session *s, const struct end_report *rep, int r);
 
+struct warn_report;
+
+/* What warning the user did (r: what warn_and_wait() returned).  EXIT_OK
+ * to go on with the logoff; EXIT_BY_SIGNAL when it was cancelled. */
+int report_warning(const struct options *o, const struct session *s, const struct warn_report *w, int r);
+
 /* What was recorded where.  An exit status. */
 int report_records(const struct options *o, const struct session *s, const struct record_report *rec);
 

@@ -9,6 +9,11 @@
 #include "text.h"
 #include "util.h"
 
+bool session_is_graphical(const struct session *s) {
+        return s->type == SESSION_TYPE_X11 || s->type == SESSION_TYPE_WAYLAND || s->type == SESSION_TYPE_MIR ||
+               s->type == SESSION_TYPE_RDP || s->type == SESSION_TYPE_X2GO;
+}
+
 const char *session_state_to_string(enum session_state s) {
         return s == SESSION_ACTIVE ? "Active" : "Disc";
 }

@@ -100,6 +100,10 @@ void session_list_drop_last(struct session_list *l);
 /* Sorts by ID: numeric IDs by value, before the others ("c1"). */
 void session_list_sort(struct session_list *l);
 
+/* An X display, Wayland or Mir, as a display manager, xrdp or X2Go makes
+ * them: it ends in its server's order (terminate.h). */
+bool session_is_graphical(const struct session *s);
+
 const char *session_state_to_string(enum session_state s);
 const char *session_type_to_string(enum session_type t);
 enum session_type session_type_from_string(const char *s);

@@ -77,10 +77,21 @@ static int leave_audit_session(void) {
         return id == AUDIT_SESSION_UNSET ? 0 : -EPERM;
 }
 
+static int read_until(int fd, uint64_t deadline, char *buf, size_t size, size_t *ret_len);
+
+/* What the child does once it is the user's: run a tool, or call a
+ * function of logoff's whose answer comes back over a pipe. */
+struct child_job {
+        char *const *argv;
+        int (*fn)(void *userdata, int out);
+        void *userdata;
+        int out; /* the pipe's write end, for fn */
+};
+
 /* The child's part (logoff has no threads, so initgroups() may read
  * /etc/group after fork()).  Exit status 126: it could not become the user,
  * or could not leave logoff's cgroup or audit session. */
-static void become_user_and_exec(const struct passwd *pw, int cgroup_procs_fd, char *const argv[]) {
+static void become_user_and_run(const struct passwd *pw, int cgroup_procs_fd, const struct child_job *job) {
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
                 _exit(126);
@@ -107,12 +118,19 @@ static void become_user_and_exec(const struct passwd *pw, int cgroup_procs_fd, c
             asprintf(&logname, "LOGNAME=%s", pw->pw_name) < 0 ||
             asprintf(&shell, "SHELL=%s", pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh") < 0)
                 _exit(126);
-        char *const envp[] = { home, user, logname, shell, "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", NULL };
-        /* Last, after NSS (initgroups) may have opened its own: the tool
-         * gets none of logoff's descriptors (a lock, a pidfd, the
-         * admin's terminal). */
+        char *envp[] = { home, user, logname, shell, "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", NULL };
+        /* Last, after NSS (initgroups) may have opened its own: the child
+         * keeps none of logoff's descriptors (a lock, a pidfd, the
+         * admin's terminal, its system bus), but the answer's pipe. */
+        if (job->fn) {
+                if (dup2(job->out, 3) < 0)
+                        _exit(126);
+                close_fds_from(4);
+                environ = envp;
+                _exit(job->fn(job->userdata, 3) & 0xff);
+        }
         close_fds_from(3);
-        execve(argv[0], argv, envp);
+        execve(job->argv[0], job->argv, envp);
         _exit(127);
 }
 
@@ -174,8 +192,8 @@ static void remove_own_cgroup(const char *dir) {
 }
 
 /* Forks the child, waits for it up to timeout_usec and reaps it. */
-static int run_and_wait(const struct passwd *pw, int cgroup_procs_fd, char *const argv[], uint64_t timeout_usec,
-                        int *ret_status) {
+static int run_and_wait(const struct passwd *pw, int cgroup_procs_fd, const struct child_job *job,
+                        uint64_t timeout_usec, int *ret_status) {
         pid_t pid = fork();
         if (pid < 0)
                 return -errno;
@@ -185,7 +203,7 @@ static int run_and_wait(const struct passwd *pw, int cgroup_procs_fd, char *cons
                 signal(SIGHUP, SIG_DFL);
                 signal(SIGTERM, SIG_DFL);
                 signal(SIGPIPE, SIG_DFL);
-                become_user_and_exec(pw, cgroup_procs_fd, argv);
+                become_user_and_run(pw, cgroup_procs_fd, job);
         }
 
         /* Our own child: the pidfd is that process until we reap it. */
@@ -232,7 +250,8 @@ static int run_and_wait(const struct passwd *pw, int cgroup_procs_fd, char *cons
         return 0;
 }
 
-int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint64_t timeout_usec, int *ret_status) {
+static int run_as_user(uid_t uid, const char *cgroup_parent, const char *name, const struct child_job *job,
+                       uint64_t timeout_usec, int *ret_status) {
         struct passwd pwbuf, *pw = NULL;
         char buf[4096];
         int r = getpwuid_r(uid, &pwbuf, buf, sizeof(buf), &pw);
@@ -240,20 +259,50 @@ int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint
                 return -r;
         if (!pw)
                 return -ENOENT;
-        if (access(argv[0], X_OK) < 0)
-                return -errno;
 
         _cleanup_free_ char *cgroup = NULL;
         _cleanup_close_ int procs_fd = -1;
         if (getuid() == 0 || geteuid() == 0) {
-                r = make_own_cgroup(cgroup_parent, argv[0], &cgroup, &procs_fd);
+                r = make_own_cgroup(cgroup_parent, name, &cgroup, &procs_fd);
                 if (r < 0 && r != -ENOENT && r != -EROFS)
                         return r;
         }
-        r = run_and_wait(pw, procs_fd, argv, timeout_usec, ret_status);
+        r = run_and_wait(pw, procs_fd, job, timeout_usec, ret_status);
         if (cgroup)
                 remove_own_cgroup(cgroup);
         return r;
+}
+
+int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint64_t timeout_usec, int *ret_status) {
+        if (access(argv[0], X_OK) < 0)
+                return -errno;
+        const struct child_job job = { .argv = argv, .out = -1 };
+        return run_as_user(uid, cgroup_parent, argv[0], &job, timeout_usec, ret_status);
+}
+
+int spawn_call_as_user(uid_t uid, const char *cgroup_parent, const char *name, int (*fn)(void *userdata, int out),
+                       void *userdata, uint64_t timeout_usec, char *buf, size_t size, int *ret_status) {
+        if (size == 0)
+                return -EINVAL;
+        buf[0] = '\0';
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        _cleanup_close_ int in = pipefd[0], out = pipefd[1];
+        if (fcntl(in, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+        const struct child_job job = { .fn = fn, .userdata = userdata, .out = out };
+        int r = run_as_user(uid, cgroup_parent, name, &job, timeout_usec, ret_status);
+        if (r < 0)
+                return r;
+        closep(&out);
+        /* It has exited: what it wrote is all in the pipe. */
+        size_t got = 0;
+        r = read_until(in, now_monotonic_usec() + 100000, buf, size - 1, &got);
+        if (r < 0)
+                return r;
+        buf[got] = '\0';
+        return 0;
 }
 
 /* ---- reading a file a user controls ---------------------------------- */

@@ -17,6 +17,15 @@
  * or a negative errno. */
 int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint64_t timeout_usec, int *ret_status);
 
+/* Calls fn in a child that is user uid's as spawn_as_user()'s tool is
+ * (name names its cgroup), with out, the write end of a pipe, as its only
+ * descriptor but 0-2; what it writes there (at most size - 1 bytes,
+ * NUL-terminated) comes back in buf once it has exited, and what fn
+ * returns is its exit status (*ret_status: the wait status).  Returns 0,
+ * -ETIMEDOUT (it was killed), or a negative errno. */
+int spawn_call_as_user(uid_t uid, const char *cgroup_parent, const char *name, int (*fn)(void *userdata, int out),
+                       void *userdata, uint64_t timeout_usec, char *buf, size_t size, int *ret_status);
+
 /* The first bytes (at most size - 1, NUL-terminated) of a file a user
  * controls, read by root without trusting anything on the way: the path
  * (absolute) is opened component by component, never following a symbolic

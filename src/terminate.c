@@ -318,25 +318,32 @@ static int collect_left(const struct membership *m, struct terminate_report *rep
  * tearing it down, and nothing of it runs again.  One in state D may never
  * wake up to die, and one without SIGKILL pending was not killed: those
  * stay survivors. */
+/* Killed, and not held where SIGKILL cannot reach: uninterruptible sleep,
+ * or a v1 freezer cgroup (whose tasks can be seen running for a moment
+ * when the signal wakes them, before they freeze again). */
+static bool dying(const struct proc_info *p) {
+        return proc_is_dying(p) && p->state != 'D' && cgroup_v1_frozen(p->pid) != 1;
+}
+
 static int split_dying(struct terminate_report *rep) {
         size_t n_dying = 0;
         for (size_t i = 0; i < rep->n_left; i++)
-                if (proc_is_dying(&rep->left[i]) && rep->left[i].state != 'D')
+                if (dying(&rep->left[i]))
                         n_dying++;
         if (n_dying == 0)
                 return 0;
-        struct proc_info *dying = calloc(n_dying, sizeof(*dying));
-        if (!dying)
+        struct proc_info *dying_procs = calloc(n_dying, sizeof(*dying_procs));
+        if (!dying_procs)
                 return -ENOMEM;
         size_t k = 0, d = 0;
         for (size_t i = 0; i < rep->n_left; i++) {
-                if (proc_is_dying(&rep->left[i]) && rep->left[i].state != 'D')
-                        dying[d++] = rep->left[i];
+                if (dying(&rep->left[i]))
+                        dying_procs[d++] = rep->left[i];
                 else
                         rep->left[k++] = rep->left[i];
         }
         free(rep->exiting);
-        rep->exiting = dying;
+        rep->exiting = dying_procs;
         rep->n_exiting = d;
         rep->n_left = k;
         return 0;

@@ -27,6 +27,10 @@ struct terminate_options {
          * exit by themselves until the user's processes are gone. */
         bool graphical;
         uid_t owner;                /* the session's user: root processes of another user's session are helpers */
+        /* A graphical session's desktop is asked to log out first, and the
+         * session gets this long to end by itself (backend.h). */
+        bool ask_desktop;
+        uint64_t desktop_wait_usec;
 };
 
 struct terminate_report {

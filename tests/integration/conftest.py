@@ -124,8 +124,12 @@ def mksession(tmp_path, users):
         assert cp.returncode == 0, f"mksession failed: {cp.stderr}"
         s = HelperSession(cp.stdout.strip(), log)
         made.append(s)
-        H.wait_until(lambda: any(H.proc_comm(p) not in (None, "mksession") for p in s.pids()), 10,
-                     what=f"the command of session {s.sid} to start")
+        try:
+            H.wait_until(lambda: any(H.proc_comm(p) not in (None, "mksession") for p in s.pids()), 10,
+                         what=f"the command of session {s.sid} to start")
+        except TimeoutError as e:
+            text = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise TimeoutError(f"{e}; processes: {s.pids()}; its log:\n{text}") from None
         if ready:
             H.wait_until(lambda: any(H.proc_comm(p) == ready for p in s.pids()), 10,
                          what=f"{ready} to run in session {s.sid}")

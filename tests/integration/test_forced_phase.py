@@ -113,8 +113,9 @@ def test_a_session_that_stops_shrinking_is_not_waited_on_for_long(mksession, fre
     """The guard: what never dies (frozen, state D) ends the wait a few
     seconds after the last progress, and is a survivor."""
     s = mksession("sh", "-c", "sleep 100000 & sleep 100000 & exec sleep 100001", user=USER1, opts=["-R"])
-    H.wait_until(lambda: len(s.pids()) == 4, 10, what="the session's sleeps")
-    stuck = [p for p in s.pids() if H.proc_cmdline(p) == "sleep 100000"]
+    # Both background sleeps exec'd (a forked child is "sh -c" for a moment).
+    stuck = H.wait_until(lambda: (lambda st: st if len(st) == 2 else None)(
+        [p for p in s.pids() if H.proc_cmdline(p) == "sleep 100000"]), 10, what="the session's two sleeps")
     cg = freezer_groups()
     for pid in stuck:
         (cg / "tasks").write_text(str(pid))

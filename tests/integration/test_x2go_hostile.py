@@ -190,11 +190,29 @@ def test_x2go_names_alone_make_no_agent_and_cost_nothing(mksession, fake_sshd, t
     assert row["type"] != "x2go" and row["name"] != f":{DISPLAY_N}" and row.get("desktop_session") is None, row
 
 
+def free_display(n):
+    """The agent will not start on a display whose lock names a live
+    process: wait for an agent of an earlier test to be gone, then remove
+    what it left."""
+    lock = Path(f"/tmp/.X{n}-lock")
+
+    def free():
+        try:
+            pid = int(lock.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return True
+        return not H.proc_alive(pid)
+    H.wait_until(free, 15, what=f"the display :{n} of an earlier agent to be freed")
+    for f in (lock, Path(f"/tmp/.X11-unix/X{n}")):
+        f.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def real_agent(mksession):
     """X2Go's real agent in a login of USER1's, as any user may start it:
     with no options file it waits for its client on port 4000 + N."""
     xid = f"{USER1}-{DISPLAY_N}-1700000000_stDxterm_dp24"
+    free_display(DISPLAY_N)
     s = mksession("env", f"DISPLAY=nx/nx,options=/tmp/.x2go-{USER1}-none/C-{xid}/options:{DISPLAY_N}", AGENT,
                   "-name", f"X2GO-{xid}", f":{DISPLAY_N}", user=USER1)
     port = 4000 + DISPLAY_N

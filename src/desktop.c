@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+#include "desktop.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <sys/wait.h>
+
+#include "interrupt.h"
+#include "libsystemd.h"
+#include "session.h"
+#include "spawn.h"
+#include "text.h"
+#include "util.h"
+
+/* How long the session manager may take to answer, and the child that asks
+ * it to live. */
+#define CALL_TIMEOUT_USEC (5u * 1000000u)
+#define ASK_TIMEOUT_USEC (8u * 1000000u)
+#define POLL_USEC (100u * 1000u)
+
+enum logout_args {
+        ARGS_NONE,
+        ARGS_XFCE,    /* Logout(show_dialog=false, allow_save=true) */
+        ARGS_GNOME,   /* Logout(mode=1): no confirmation, inhibitors honoured */
+        ARGS_KSMSERVER, /* logout(confirm=0, type=0 (logout), mode=0) */
+};
+
+struct desktop_kind {
+        const char *exe;     /* the session manager's executable's name */
+        const char *name;
+        const char *service, *path, *interface, *method;
+        enum logout_args args;
+};
+
+/* Each desktop's own "Log out", as its session manager offers it on the
+ * session bus.  Plasma 5.25 and later answer org.kde.Shutdown; older ones
+ * only ksmserver's interface, tried second. */
+static const struct desktop_kind kinds[] = {
+        { "xfce4-session", "Xfce", "org.xfce.SessionManager", "/org/xfce/SessionManager", "org.xfce.Session.Manager",
+          "Logout", ARGS_XFCE },
+        { "gnome-session-binary", "GNOME", "org.gnome.SessionManager", "/org/gnome/SessionManager",
+          "org.gnome.SessionManager", "Logout", ARGS_GNOME },
+        { "mate-session", "MATE", "org.gnome.SessionManager", "/org/gnome/SessionManager", "org.gnome.SessionManager",
+          "Logout", ARGS_GNOME },
+        { "cinnamon-session-binary", "Cinnamon", "org.gnome.SessionManager", "/org/gnome/SessionManager",
+          "org.gnome.SessionManager", "Logout", ARGS_GNOME },
+        { "cinnamon-session", "Cinnamon", "org.gnome.SessionManager", "/org/gnome/SessionManager",
+          "org.gnome.SessionManager", "Logout", ARGS_GNOME },
+        { "ksmserver", "KDE Plasma", "org.kde.Shutdown", "/Shutdown", "org.kde.Shutdown", "logout", ARGS_NONE },
+        { "lxqt-session", "LXQt", "org.lxqt.session", "/LXQtSession", "org.lxqt.session", "logout", ARGS_NONE },
+};
+
+static const struct desktop_kind ksmserver_before_5_25 = {
+        "ksmserver", "KDE Plasma", "org.kde.ksmserver", "/KSMServer", "org.kde.KSMServerInterface", "logout",
+        ARGS_KSMSERVER,
+};
+
+/* The executable's name, from /proc/PID/exe: comm is the process's to set. */
+static int exe_name(pid_t pid, char *buf, size_t size) {
+        char link[64], target[PATH_MAX];
+        snprintf(link, sizeof(link), "/proc/%d/exe", (int) pid);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        const char *base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (strlen(base) >= size)
+                return -ENAMETOOLONG;
+        strcpy(buf, base);
+        return 0;
+}
+
+static const struct desktop_kind *kind_of(pid_t pid) {
+        char name[256];
+        if (exe_name(pid, name, sizeof(name)) < 0)
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+                if (streq(name, kinds[i].exe))
+                        return &kinds[i];
+        return NULL;
+}
+
+int desktop_find_manager(const struct proc_info *procs, size_t n, uid_t owner, pid_t *ret_manager,
+                         const char **ret_desktop) {
+        for (size_t i = 0; i < n; i++) {
+                if (procs[i].ruid != owner || procs[i].euid != owner)
+                        continue;
+                const struct desktop_kind *k = kind_of(procs[i].pid);
+                if (k) {
+                        *ret_manager = procs[i].pid;
+                        *ret_desktop = k->name;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* What the child that asks is given. */
+struct ask {
+        const char *address;
+        pid_t manager;
+        const struct desktop_kind *kind;
+};
+
+static void bus_closep(sd_bus **b) {
+        const struct libsystemd *lib;
+        if (*b && libsystemd_get(&lib) >= 0)
+                lib->bus_flush_close_unref(*b);
+}
+
+/* The session's bus, as its user (in the child). */
+static int bus_connect(const struct libsystemd *lib, const char *address, sd_bus **ret) {
+        sd_bus *b = NULL;
+        int r = lib->bus_new(&b);
+        if (r < 0)
+                return r;
+        r = lib->bus_set_address(b, address);
+        if (r >= 0)
+                r = lib->bus_set_bus_client(b, 1);
+        if (r >= 0)
+                r = lib->bus_start(b);
+        if (r >= 0)
+                r = lib->bus_set_method_call_timeout(b, CALL_TIMEOUT_USEC);
+        if (r < 0) {
+                lib->bus_flush_close_unref(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}
+
+static int call_logout(const struct libsystemd *lib, sd_bus *b, const char *owner, const struct desktop_kind *k,
+                       sd_bus_error *e) {
+        sd_bus_message *reply = NULL;
+        int r;
+        switch (k->args) {
+        case ARGS_XFCE:
+                r = lib->bus_call_method(b, owner, k->path, k->interface, k->method, e, &reply, "bb", 0, 1);
+                break;
+        case ARGS_GNOME:
+                r = lib->bus_call_method(b, owner, k->path, k->interface, k->method, e, &reply, "u", 1u);
+                break;
+        case ARGS_KSMSERVER:
+                r = lib->bus_call_method(b, owner, k->path, k->interface, k->method, e, &reply, "iii", 0, 0, 0);
+                break;
+        case ARGS_NONE:
+        default:
+                r = lib->bus_call_method(b, owner, k->path, k->interface, k->method, e, &reply, "");
+                break;
+        }
+        if (reply)
+                lib->message_unref(reply);
+        return r;
+}
+
+/* Who owns a name on the bus, and which process that connection is. */
+static int name_owner(const struct libsystemd *lib, sd_bus *b, const char *service, char **ret_owner,
+                      uint32_t *ret_pid) {
+        sd_bus_error e = { 0 };
+        sd_bus_message *reply = NULL;
+        const char *owner = NULL;
+        int r = lib->bus_call_method(b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                     "GetNameOwner", &e, &reply, "s", service);
+        if (r >= 0)
+                r = lib->message_read(reply, "s", &owner);
+        if (r >= 0) {
+                *ret_owner = strdup(owner);
+                r = *ret_owner ? 0 : -ENOMEM;
+        }
+        if (reply)
+                lib->message_unref(reply);
+        lib->error_free(&e);
+        reply = NULL;
+        if (r < 0)
+                return r;
+        r = lib->bus_call_method(b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                 "GetConnectionUnixProcessID", &e, &reply, "s", *ret_owner);
+        if (r >= 0)
+                r = lib->message_read(reply, "u", ret_pid);
+        if (reply)
+                lib->message_unref(reply);
+        lib->error_free(&e);
+        return r < 0 ? r : 0;
+}
+
+/* In the child, as the user: connect to the session's bus, make sure the
+ * name is served by the session manager found in the session (a per-user
+ * bus serves every session of the user), and call its Logout on that very
+ * connection.  Writes "ok", "owner PID", or "error NAME" and the message
+ * on the next line. */
+static int ask_child(void *userdata, int out) {
+        const struct ask *a = userdata;
+        const struct libsystemd *lib;
+        int r = libsystemd_get(&lib);
+        if (r < 0) {
+                dprintf(out, "errno %d\n", -r);
+                return 1;
+        }
+        __attribute__((cleanup(bus_closep))) sd_bus *b = NULL;
+        r = bus_connect(lib, a->address, &b);
+        if (r < 0) {
+                dprintf(out, "errno %d\n", -r);
+                return 1;
+        }
+        const struct desktop_kind *k = a->kind;
+        _cleanup_free_ char *owner = NULL;
+        uint32_t pid = 0;
+        r = name_owner(lib, b, k->service, &owner, &pid);
+        if (r < 0 && k->args == ARGS_NONE && streq(k->exe, "ksmserver")) {
+                k = &ksmserver_before_5_25;
+                r = name_owner(lib, b, k->service, &owner, &pid);
+        }
+        if (r < 0) {
+                dprintf(out, "errno %d\n", -r);
+                return 1;
+        }
+        if ((pid_t) pid != a->manager) {
+                dprintf(out, "owner %" PRIu32 "\n", pid);
+                return 2;
+        }
+        sd_bus_error e = { 0 };
+        r = call_logout(lib, b, owner, k, &e);
+        if (r < 0) {
+                dprintf(out, "error %s\n%s", e.name ? e.name : "", e.message ? e.message : "");
+                lib->error_free(&e);
+                return 3;
+        }
+        dprintf(out, "ok\n");
+        return 0;
+}
+
+/* Where the session manager's bus is: what its environment says, else
+ * where a per-user bus lives. */
+static int bus_address_of(pid_t manager, uid_t uid, char **ret) {
+        _cleanup_free_ char *addr = NULL;
+        int r = proc_getenv(manager, "DBUS_SESSION_BUS_ADDRESS", &addr);
+        if (r >= 0 && addr && addr[0]) {
+                *ret = TAKE_PTR(addr);
+                return 0;
+        }
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return asprintf(ret, "unix:path=/run/user/%u/bus", (unsigned) uid) < 0 ? -ENOMEM : 0;
+}
+
+/* The child's answer, as errnos and clean text in rep. */
+static int parse_answer(char *answer, struct desktop_report *rep) {
+        if (streq(answer, "ok\n"))
+                return 0;
+        int err;
+        if (sscanf(answer, "errno %d", &err) == 1 && err > 0)
+                return -err;
+        if (strncmp(answer, "owner ", 6) == 0)
+                return -EPERM; /* the name is another session's manager's */
+        if (strncmp(answer, "error ", 6) == 0) {
+                char *nl = strchr(answer, '\n');
+                if (nl)
+                        *nl = '\0';
+                rep->error_name = text_clean(answer + 6);
+                rep->error_message = nl ? text_clean(nl + 1) : NULL;
+                return -EREMOTEIO;
+        }
+        return -EPROTO;
+}
+
+/* The user's processes left in the session, logoff itself aside. */
+static int count_left(const struct session *s, unsigned *ret) {
+        struct proc_info *procs = NULL;
+        size_t n = 0;
+        int r = proc_scan(&s->member, PROC_SCAN_UIDS, &procs, &n);
+        if (r < 0)
+                return r;
+        unsigned left = 0;
+        for (size_t i = 0; i < n; i++)
+                if (procs[i].ruid == s->uid && procs[i].pid != getpid() && procs[i].state != 'Z')
+                        left++;
+        free(procs);
+        *ret = left;
+        return 0;
+}
+
+int desktop_logout(const struct session *s, const struct proc_info *procs, size_t n, uint64_t wait_usec,
+                   struct desktop_report *rep) {
+        *rep = (struct desktop_report) { 0 };
+        pid_t manager;
+        const char *desktop;
+        int r = desktop_find_manager(procs, n, s->uid, &manager, &desktop);
+        if (r < 0)
+                return r;
+        rep->desktop = desktop;
+        rep->manager = manager;
+        _cleanup_free_ char *address = NULL;
+        r = bus_address_of(manager, s->uid, &address);
+        if (r < 0)
+                return rep->error = r;
+        rep->bus = text_clean(address);
+        if (!rep->bus)
+                return rep->error = -ENOMEM;
+
+        const struct desktop_kind *kind = kind_of(manager);
+        if (!kind)
+                return rep->error = -ESRCH; /* it went meanwhile */
+        struct ask a = { .address = address, .manager = manager, .kind = kind };
+        char answer[1024];
+        int status = 0;
+        r = spawn_call_as_user(s->uid, NULL, "session-logout", ask_child, &a, ASK_TIMEOUT_USEC, answer,
+                               sizeof(answer), &status);
+        if (r >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 126)
+                r = -EPERM; /* could not become the user */
+        if (r >= 0)
+                r = parse_answer(answer, rep);
+        if (r < 0)
+                return rep->error = r;
+
+        uint64_t start = now_monotonic_usec();
+        for (;;) {
+                r = count_left(s, &rep->left);
+                if (r < 0)
+                        return r;
+                rep->waited_usec = now_monotonic_usec() - start;
+                if (rep->left == 0) {
+                        rep->ended = true;
+                        return 0;
+                }
+                if (interrupt_pending())
+                        return -ECANCELED;
+                if (rep->waited_usec >= wait_usec)
+                        return 0;
+                sleep_usec(POLL_USEC);
+        }
+}
+
+struct notice {
+        const char *address;
+        const char *summary, *body;
+        uint32_t replaces;
+};
+
+/* In the child, as the user: a critical notification; writes "id N". */
+static int notify_child(void *userdata, int out) {
+        const struct notice *n = userdata;
+        const struct libsystemd *lib;
+        int r = libsystemd_get(&lib);
+        __attribute__((cleanup(bus_closep))) sd_bus *b = NULL;
+        if (r >= 0)
+                r = bus_connect(lib, n->address, &b);
+        if (r < 0) {
+                dprintf(out, "errno %d\n", -r);
+                return 1;
+        }
+        sd_bus_error e = { 0 };
+        sd_bus_message *reply = NULL;
+        uint32_t id = 0;
+        /* urgency 2 is "critical": it stays until the user closes it. */
+        r = lib->bus_call_method(b, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
+                                 "org.freedesktop.Notifications", "Notify", &e, &reply, "susssasa{sv}i", "logoff",
+                                 n->replaces, "system-log-out", n->summary, n->body, 0, 1, "urgency", "y", 2, -1);
+        if (r >= 0)
+                r = lib->message_read(reply, "u", &id);
+        if (reply)
+                lib->message_unref(reply);
+        if (r < 0) {
+                dprintf(out, "error %s\n%s", e.name ? e.name : "", e.message ? e.message : "");
+                lib->error_free(&e);
+                return 3;
+        }
+        dprintf(out, "id %" PRIu32 "\n", id);
+        return 0;
+}
+
+/* The session's bus: the one its session manager, else any process of the
+ * user's in it, was given; else the per-user bus. */
+static int session_bus_address(const struct session *s, const struct proc_info *procs, size_t n, char **ret) {
+        pid_t manager;
+        const char *desktop;
+        if (desktop_find_manager(procs, n, s->uid, &manager, &desktop) == 0)
+                return bus_address_of(manager, s->uid, ret);
+        for (size_t i = 0; i < n; i++) {
+                if (procs[i].ruid != s->uid)
+                        continue;
+                _cleanup_free_ char *addr = NULL;
+                if (proc_getenv(procs[i].pid, "DBUS_SESSION_BUS_ADDRESS", &addr) >= 0 && addr && addr[0]) {
+                        *ret = TAKE_PTR(addr);
+                        return 0;
+                }
+        }
+        return asprintf(ret, "unix:path=/run/user/%u/bus", (unsigned) s->uid) < 0 ? -ENOMEM : 0;
+}
+
+int desktop_notify(const struct session *s, const struct proc_info *procs, size_t n, const char *summary,
+                   const char *body, uint32_t *id, char **ret_error) {
+        *ret_error = NULL;
+        _cleanup_free_ char *address = NULL;
+        int r = session_bus_address(s, procs, n, &address);
+        if (r < 0)
+                return r;
+        struct notice note = { .address = address, .summary = summary, .body = body, .replaces = *id };
+        char answer[1024];
+        int status = 0;
+        r = spawn_call_as_user(s->uid, NULL, "notify", notify_child, &note, ASK_TIMEOUT_USEC, answer, sizeof(answer),
+                               &status);
+        if (r >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 126)
+                return -EPERM;
+        if (r < 0)
+                return r;
+        uint32_t got;
+        if (sscanf(answer, "id %" SCNu32, &got) == 1) {
+                *id = got;
+                return 0;
+        }
+        struct desktop_report d = { 0 };
+        r = parse_answer(answer, &d);
+        if (d.error_name) {
+                *ret_error = d.error_message && d.error_message[0] ? TAKE_PTR(d.error_message) : TAKE_PTR(d.error_name);
+        }
+        desktop_report_done(&d);
+        return r < 0 ? r : -EPROTO;
+}
+
+void desktop_report_done(struct desktop_report *rep) {
+        free(rep->bus);
+        free(rep->error_name);
+        free(rep->error_message);
+        *rep = (struct desktop_report) { 0 };
+}
