@@ -177,13 +177,14 @@ int report_warning(const struct options *o, const struct session *s, const struc
         const char *id = printable_or_dash(s->id, &b1);
         if (w->rounds) {
                 _cleanup_free_ char *grace = warn_format_time_left(o->grace_usec);
-                report_verbose(o, ngettext("Warned %s %u time, on %u terminal, that session %s would be logged off "
-                                           "in %s",
-                                           "Warned %s %u times, on %u terminals, that session %s would be logged off "
-                                           "in %s",
-                                           w->rounds),
-                               printable_or_dash(s->user, &b2), w->rounds, w->terminals, id, grace ? grace : "?");
+                report_verbose(o, ngettext("Warned %s %u time that session %s would be logged off in %s",
+                                           "Warned %s %u times that session %s would be logged off in %s", w->rounds),
+                               printable_or_dash(s->user, &b2), w->rounds, id, grace ? grace : "?");
         }
+        if (w->terminals)
+                report_verbose(o, ngettext("The warning reached %u terminal of the session",
+                                           "The warning reached %u terminals of the session", w->terminals),
+                               w->terminals);
         if (w->terminals_skipped)
                 report_verbose(o, ngettext("%u terminal of the session did not take the warning at once and was "
                                            "skipped",
@@ -561,6 +562,7 @@ int report_records(const struct options *o, const struct session *s, const struc
 
 void report_logged_off(const struct options *o, const struct session *s, const struct end_report *rep) {
         _cleanup_free_ char *bid = NULL;
-        report_verbose(o, _("Session %s logged off in %.2f s"), printable_or_dash(s->id, &bid),
-                       (double) rep->procs.elapsed_usec / 1e6);
+        /* The desktop's own logout is part of it; a warning's grace is not. */
+        uint64_t usec = rep->procs.elapsed_usec + (rep->desktop_result == 0 ? rep->desktop.waited_usec : 0);
+        report_verbose(o, _("Session %s logged off in %.2f s"), printable_or_dash(s->id, &bid), (double) usec / 1e6);
 }

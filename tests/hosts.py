@@ -11,8 +11,11 @@ what ``/work/shared/labs/logind-lab.sh`` does by hand:
 * :class:`ElogindHost`: a second bookworm root with elogind 246 and
   libpam-elogind, "booted" by hand (dbus-daemon, elogind, sshd) as PID 1 of
   private pid/mount/net/uts/ipc namespaces made by ``unshare``.
+* :class:`XfceHost`: a :class:`SystemdHost` whose root also has xrdp, xorgxrdp,
+  Xfce 4.18 and a FreeRDP 2 client (installed with apt-get in a chroot), for
+  real Xfce desktops logged in over RDP; tests/xfce.py runs them.
 
-Both give the same small API: :meth:`run` (a command inside, as root, in no
+They all give the same small API: :meth:`run` (a command inside, as root, in no
 session), :meth:`ssh` (a one-shot ``ssh user@127.0.0.1 cmd``), :meth:`login`
 (a long ``ssh -tt`` login in the background, a :class:`RemoteLogin`),
 :meth:`loginctl_sessions`, :meth:`session_prop`, :meth:`pids_of_user`,
@@ -107,8 +110,8 @@ from typing import Dict, List, Optional, Sequence
 
 import harness as HR  # noqa: E402  (tests/, on the path of every user of this module)
 
-__all__ = ["HostError", "Host", "SystemdHost", "ElogindHost", "RemoteLogin", "BASE", "CACHE",
-           "RECIPE_VERSION", "host_key", "wait_until", "mirror"]
+__all__ = ["HostError", "Host", "SystemdHost", "ElogindHost", "TrixieHost", "XfceHost", "RemoteLogin", "BASE",
+           "CACHE", "RECIPE_VERSION", "host_key", "wait_until", "mirror"]
 
 BASE = Path("/var/tmp/logoff-hosts")
 CACHE = BASE / "cache"
@@ -468,6 +471,29 @@ class Host:
             raise HostError(f"debootstrap of {root} failed (rc={cp.returncode}):\n"
                             f"{log.read_text(errors='replace')[-3000:]}")
 
+    def _chroot_apt_install(self, root: Path, packages: Sequence[str], logname: str,
+                            timeout: float = 1500) -> None:
+        """``apt-get install --no-install-recommends`` in a chroot of ``root``, run from this
+        host's side (a booted container has loopback only), in private pid and mount
+        namespaces (no daemon a postinst starts outlives it), the .debs cached in
+        ``CACHE/apt`` (bind-mounted on the root's /var/cache/apt/archives)."""
+        apt_cache = CACHE / "apt"
+        (apt_cache / "partial").mkdir(parents=True, exist_ok=True)
+        log = self._log(logname)
+        script = (f"mount --bind {apt_cache} {root}/var/cache/apt/archives && "
+                  f"exec chroot {root} /usr/bin/env -i PATH={PATH} DEBIAN_FRONTEND=noninteractive "
+                  f"apt-get install -y -q --no-install-recommends {' '.join(packages)}")
+        with open(log, "w") as f:
+            try:
+                cp = subprocess.run(["unshare", "--fork", "--pid", "--mount", f"--mount-proc={root}/proc",
+                                     "sh", "-c", script], stdin=subprocess.DEVNULL, stdout=f,
+                                    stderr=subprocess.STDOUT, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise TimeoutError(f"apt-get install in {root} still running after {timeout:g} s; "
+                                   f"see {log}") from None
+        if cp.returncode != 0:
+            raise HostError(f"apt-get install in {root} failed:\n{log.read_text(errors='replace')[-3000:]}")
+
     def _configure_common(self, root: Path, sshd_extra: str = "") -> None:
         (root / "etc/hostname").write_text(self.hostname + "\n")
         (root / "etc/hosts").write_text(f"127.0.0.1 localhost {self.hostname}\n::1 localhost\n")
@@ -637,15 +663,22 @@ class Host:
         """Run ``argv`` inside (all its namespaces, its root) as root, in no session,
         with ``env -i`` (PATH, LANG=C.UTF-8, TERM, ASAN/UBSAN options of this
         process, then ``env``).  Raises HostError on non-zero exit with ``check``."""
+        return _run(self.inside_argv(argv, env), check=check, timeout=timeout, input=input)
+
+    def inside_argv(self, argv: Sequence[str], env: Optional[Dict[str, str]] = None) -> List[str]:
+        """The ``nsenter ... env -i ...`` command line :meth:`run` uses, for a caller that
+        keeps the process running (Popen).  nsenter forks (``--pid``), its child (the
+        command) runs in a process group of its own, and nsenter passes no signal on: end
+        the command by its pid (nsenter's child, :func:`_children`); nsenter then exits
+        with its status (a signal's as -N)."""
         leader = self._require()
         e = {"PATH": PATH, "LANG": "C.UTF-8", "TERM": "xterm"}
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 e[k] = os.environ[k]
         e.update(env or {})
-        cmd = ["nsenter", "--target", str(leader), *self.nsenter_ns, "--root", "--wd", "--",
-               "/usr/bin/env", "-i", *[f"{k}={v}" for k, v in e.items()], *[str(a) for a in argv]]
-        return _run(cmd, check=check, timeout=timeout, input=input)
+        return ["nsenter", "--target", str(leader), *self.nsenter_ns, "--root", "--wd", "--",
+                "/usr/bin/env", "-i", *[f"{k}={v}" for k, v in e.items()], *[str(a) for a in argv]]
 
     def sh(self, script: str, **kw) -> subprocess.CompletedProcess:
         """``run(["sh", "-c", script])``."""
@@ -947,21 +980,7 @@ class ElogindHost(Host):
         prc = root / "usr/sbin/policy-rc.d"
         prc.write_text("#!/bin/sh\nexit 101\n")
         os.chmod(prc, 0o755)
-        apt_cache = CACHE / "apt"
-        (apt_cache / "partial").mkdir(parents=True, exist_ok=True)
-        log = self._log("apt-elogind.log")
-        script = (f"mount --bind {apt_cache} {root}/var/cache/apt/archives && "
-                  f"exec chroot {root} /usr/bin/env -i PATH={PATH} DEBIAN_FRONTEND=noninteractive "
-                  f"apt-get install -y -q --no-install-recommends {' '.join(self.PACKAGES)}")
-        with open(log, "w") as f:
-            try:
-                cp = subprocess.run(["unshare", "--fork", "--pid", "--mount", f"--mount-proc={root}/proc",
-                                     "sh", "-c", script], stdin=subprocess.DEVNULL, stdout=f,
-                                    stderr=subprocess.STDOUT, timeout=900)
-            except subprocess.TimeoutExpired:
-                raise TimeoutError(f"apt-get install in {root} still running after 900 s; see {log}") from None
-        if cp.returncode != 0:
-            raise HostError(f"apt-get install in {root} failed:\n{log.read_text(errors='replace')[-3000:]}")
+        self._chroot_apt_install(root, self.PACKAGES, "apt-elogind.log", timeout=900)
         self._configure_common(root)
         (root / "sbin/logoff-host-init").write_text(self._init_script())
         os.chmod(root / "sbin/logoff-host-init", 0o755)
@@ -1100,13 +1119,114 @@ class TrixieHost(SystemdHost):
         return data.get("entries", data) if isinstance(data, dict) else data
 
 
-HOSTS = {"systemd": SystemdHost, "elogind": ElogindHost, "trixie": TrixieHost}
+class XfceHost(SystemdHost):
+    """Debian 12 with systemd 252 in a systemd-nspawn container, plus xrdp 0.9.21 (Xorg
+    backend, xorgxrdp), Xfce 4.18 and a FreeRDP 2 client: real Xfce desktops logged in
+    over RDP, each a logind session.  What runs inside (xrdp, clients, sessions) is
+    tests/xfce.py; fixtures in tests/xfce/conftest.py.
+
+    Built like :class:`SystemdHost` (debootstrap of the same packages), then
+    :data:`XFCE_PACKAGES` installed with ``apt-get install --no-install-recommends``
+    in a chroot from this host's side (the container has loopback only), with a
+    ``usr/sbin/policy-rc.d`` that exits 101 so no postinst starts a daemon (removed
+    after).  Then: ``xrdp`` joins group ``ssl-cert`` (else xrdp "Cannot read private
+    key file" and the client fails with a MAC checksum error), alice and bob get the
+    passwords :meth:`password` gives (chpasswd), and xrdp.service/xrdp-sesman.service
+    are disabled: tests/xfce.py starts them (and makes /dev/fuse) after each boot.
+
+    Measured (2 cores, this machine's mirror): a build from nothing (empty .deb cache,
+    195 MB of .debs fetched) 112 s; with the .debs cached 91 s (debootstrap 61 s,
+    apt-get of the 240 packages 28 s); the root is 990 MB.  Boot to
+    ``is-system-running`` = running: 0.3-0.6 s, as :class:`SystemdHost`; stop 0.2 s
+    (but 10 s while something nsenter started still runs inside, such as a client's
+    Xvfb: systemd-shutdown waits for it, then SIGKILLs it; tests/xfce.py ends the
+    clients first).  Debian's xfce4-session makes ``x-session-manager`` startxfce4,
+    not xfce4-session (checked at build time).  ``thunar`` is in the root because
+    xfce4-session's default session starts ``Thunar --daemon``: without it the
+    session manager stays in its startup state (and refuses a logout) about 8 s
+    longer.  :meth:`_refresh` gives the users fresh homes at every start.
+    """
+
+    name = "xfce"
+    port = 2426
+    hostname = "lo-xfce"
+    XFCE_PACKAGES = ("xrdp", "xorgxrdp", "xfce4-session", "xfwm4", "xfce4-panel", "xfdesktop4",
+                     "xfce4-terminal", "dbus-x11", "freerdp2-x11", "xvfb", "fuse3", "xauth",
+                     "xfce4-notifyd", "x11-utils", "xdotool", "thunar")
+
+    @staticmethod
+    def password(user: str) -> str:
+        """The password a test user has in this root (set at build time)."""
+        return f"Xfce-{user}-pw1"
+
+    def recipe(self) -> str:
+        return (super().recipe() + f" apt={sorted(self.XFCE_PACKAGES)} xrdp-in-ssl-cert "
+                f"passwords={sorted((u, self.password(u)) for u in USERS)} xrdp-units=disabled")
+
+    def must_exist(self) -> List[str]:
+        return super().must_exist() + [
+            "usr/sbin/xrdp", "usr/sbin/xrdp-sesman", "usr/sbin/xrdp-chansrv",
+            "usr/lib/xorg/modules/drivers/xrdpdev_drv.so", "usr/lib/xorg/Xorg", "usr/bin/xfce4-session",
+            "usr/bin/xfwm4", "usr/bin/xfce4-panel", "usr/bin/xfdesktop", "usr/bin/xfce4-session-logout",
+            "usr/bin/xfreerdp", "usr/bin/Xvfb", "usr/bin/fusermount3", "usr/bin/xdpyinfo",
+            "usr/bin/dbus-launch", "usr/bin/dbus-send", "usr/bin/xdotool", "usr/bin/thunar"]
+
+    def _refresh(self) -> None:
+        """Also give alice and bob fresh homes (/etc/skel, then the ssh keys): a desktop
+        session leaves state there (``~/.cache/sessions``, a session xfce4-session saved at
+        logout and starts instead of the default one next time; ``~/.config/xfce4``;
+        logs), and a test must not depend on what an earlier run did.  xrdp's logs
+        (/var/log/xrdp.log, /var/log/xrdp-sesman.log) are emptied too."""
+        skel = self.root / "etc/skel"
+        for user, uid in USERS.items():
+            home = self.root / "home" / user
+            if home.is_symlink() or not home.is_dir():
+                raise HostError(f"{home} is not a directory; refusing")
+            if _mounts_under(home):
+                raise HostError(f"refusing to reset {home}: mounted there: {_mounts_under(home)}")
+            for e in home.iterdir():
+                if e.name == ".ssh":
+                    continue
+                if e.is_dir() and not e.is_symlink():
+                    shutil.rmtree(e)
+                else:
+                    e.unlink()
+            for e in skel.iterdir():
+                if e.is_file() and not e.is_symlink():
+                    shutil.copy2(e, home / e.name)
+                    os.chown(home / e.name, uid, uid)
+        for log in ("xrdp.log", "xrdp-sesman.log"):       # this run's only
+            f = self.root / "var/log" / log
+            if f.is_file() and not f.is_symlink():
+                f.write_text("")
+        super()._refresh()
+
+    def build(self, root: Path) -> None:
+        super().build(root)
+        prc = root / "usr/sbin/policy-rc.d"
+        prc.write_text("#!/bin/sh\nexit 101\n")
+        os.chmod(prc, 0o755)
+        self._chroot_apt_install(root, self.XFCE_PACKAGES, "apt-xfce.log")
+        _run(["chroot", root, "usermod", "-a", "-G", "ssl-cert", "xrdp"])
+        _run(["chroot", root, "chpasswd"], input="".join(f"{u}:{self.password(u)}\n" for u in USERS))
+        _run(["chroot", root, "systemctl", "disable", "--quiet", "xrdp.service", "xrdp-sesman.service"])
+        prc.unlink()
+        # /etc/xrdp/startwm.sh runs /etc/X11/Xsession, which runs x-session-manager: Debian's
+        # xfce4-session makes that startxfce4 (which, DISPLAY set, runs /etc/xdg/xfce4/xinitrc,
+        # which execs xfce4-session)
+        xsm = _run(["chroot", root, "readlink", "-f", "/usr/bin/x-session-manager"], check=False).stdout.strip()
+        if xsm not in ("/usr/bin/startxfce4", "/usr/bin/xfce4-session"):
+            raise HostError(f"x-session-manager in {root} is {xsm or 'missing'}, not startxfce4 or xfce4-session: "
+                            f"/etc/X11/Xsession would not start Xfce")
+
+
+HOSTS = {"systemd": SystemdHost, "elogind": ElogindHost, "trixie": TrixieHost, "xfce": XfceHost}
 
 
 def _main(argv: Sequence[str]) -> int:
-    """python3 tests/hosts.py build|boot [systemd|elogind|trixie|all]: build or reuse (and boot, stop)."""
+    """python3 tests/hosts.py build|boot [systemd|elogind|trixie|xfce|all]: build or reuse (and boot, stop)."""
     if len(argv) < 1 or argv[0] not in ("build", "boot"):
-        print("usage: hosts.py build|boot [systemd|elogind|trixie|all]")
+        print("usage: hosts.py build|boot [systemd|elogind|trixie|xfce|all]")
         return 2
     names = list(HOSTS) if len(argv) < 2 or argv[1] == "all" else [argv[1]]
     for n in names:

@@ -5,8 +5,10 @@
 # a private sshd, a network namespace) against both builds, and the logind
 # tests (tests/logind: a real systemd-logind in a systemd-nspawn container and a
 # real elogind in private namespaces, built once with debootstrap and cached
-# under /var/tmp/logoff-hosts) and the remote desktop tests (tests/rdp: real
-# xrdp with xfreerdp under Xvfb, X2Go with pyhoca-cli) against both builds,
+# under /var/tmp/logoff-hosts), the remote desktop tests (tests/rdp: real
+# xrdp with xfreerdp under Xvfb, X2Go with pyhoca-cli) and the Xfce desktop
+# tests (tests/xfce: xrdp + Xfce 4.18 and an xfreerdp client inside a
+# systemd-logind container, tests/hosts.py XfceHost) against both builds,
 # then the load tests (tests/load) against the optimized one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,9 +109,9 @@ print(t - f - e - k, f + e + k)' "$junit"
 }
 
 # Each pytest suite against each build: real sessions on this host, real
-# logind hosts, real remote desktops.
+# logind hosts, real remote desktops, real Xfce desktops on a logind host.
 declare -A suite_ok suite_fail
-suites=(integration logind rdp)
+suites=(integration logind rdp xfce)
 for suite in "${suites[@]}"; do
         suite_ok[$suite]=0 suite_fail[$suite]=0
         for b in "${builds[@]}"; do

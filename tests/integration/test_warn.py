@@ -36,7 +36,7 @@ def test_the_warning_reaches_the_terminal_and_the_grace_is_given(mksession):
     assert "Message from logoff at " in text, text
     assert "Maintenance: the disks are changed at 02:00" in text, text
     assert "will be logged off in 2 seconds." in text, text
-    assert "Warned lotest1 1 time, on 1 terminal, that session" in out, out
+    assert "Warned lotest1 1 time that session" in out and "The warning reached 1 terminal of the session" in out, out
     assert "The grace period of 2 s is over" in out, out
     assert out.index("Warned") < out.index("Sent SIGHUP, SIGTERM and SIGCONT"), out
     assert not s.pids()
