@@ -22,7 +22,7 @@ packages=(meson ninja-build gcc libc6-dev pkg-config gettext openssh-server open
           python3 python3-pytest iproute2 procps util-linux passwd coreutils locales
           debootstrap systemd-container
           xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm x11-utils x11-apps xdotool
-          netpbm fuse3 x2goserver pyhoca-cli openssl libcap2-bin groff-base
+          netpbm fuse3 x2goserver pyhoca-cli openssl libcap2-bin groff-base libsm-dev libice-dev
           clang libfuzzer-14-dev strace)
 missing=()
 for p in "${packages[@]}"; do

@@ -15,11 +15,13 @@ client, and xrdp-chansrv's FUSE mount ~/thinclient_drives.
   itself, logind forgets the session, no mount, socket or X lock is left, and
   the next login gets the same display."""
 
+import shlex
+import shutil
 import time
 
 import hosts as HS
 import xfce as XF
-from conftest import list_json, logoff, rows_of
+from conftest import BUILD, list_json, logoff, rows_of
 
 
 def assert_nothing_broken(h, c, s, out):
@@ -141,3 +143,53 @@ def test_warn_shows_a_critical_notification_then_logs_off(xfce_host, rdp_login):
     assert "method return" in mon and "uint32 " in mon, mon
     assert out.index("Warned alice") < out.index("Asked the Xfce session manager"), out
     assert_nothing_broken(h, c, s, out)
+
+
+def test_an_xsmp_client_is_asked_to_save_before_anything_is_signalled(xfce_host, rdp_login):
+    """A real XSMP client (tests/xsmp-client.c, libSM) in the session's scope,
+    as an editor with unsaved text is: xfce4-session asks it to save
+    (SaveYourself, shutdown) and then to die, because logoff asked Xfce to log
+    out; no signal reaches it, nor any other process of the session."""
+    h = xfce_host
+    client = BUILD / "tests" / "xsmp-client"
+    assert client.exists(), f"{client} is not built: tests/run.sh installs libsm-dev for it"
+    inside = "/usr/local/bin/logoff-test-xsmp-client"
+    shutil.copy(client, h.root / inside.lstrip("/"))
+    c = rdp_login("alice")
+    s = c.session()
+    try:
+        wm = s.pids_of("xfwm4")
+        assert wm, s.describe(s.scope_pids)
+        env = h.run(["cat", f"/proc/{wm[0]}/environ"]).stdout.split("\0")
+        manager = next((e for e in env if e.startswith("SESSION_MANAGER=")), None)
+        assert manager, env
+        cgroup = next(d for d in (f"/sys/fs/cgroup/unified{s.scope}", f"/sys/fs/cgroup{s.scope}")
+                      if h.run(["test", "-f", f"{d}/cgroup.procs"], check=False).returncode == 0)
+        log = "/tmp/lo-xsmp.log"
+        h.run(["rm", "-f", log])
+        user_env = " ".join(f"{k}={v}" for k, v in XF.user_env("alice", s.display).items())
+        inner = (f"echo $$ > {cgroup}/cgroup.procs && exec setpriv --reuid=1000 --regid=1000 --init-groups -- "
+                 f"env {user_env} {manager} {inside} {log}")
+        h.sh(f"setsid -f sh -c {shlex.quote(inner)} </dev/null >/dev/null 2>&1")
+        HS.wait_until(lambda: "registered" in h.run(["cat", log], check=False).stdout, 15,
+                      what="the XSMP client to register with xfce4-session")
+        assert any(p["comm"].startswith("logoff-test-xs") for p in XF.snapshot(h)["procs"]
+                   if p["cgroup"].endswith(s.scope)), "the client is not in the session's scope"
+
+        # A new client is asked for a first, local save at once (XSMP).
+        HS.wait_until(lambda: "save-complete" in h.run(["cat", log], check=False).stdout, 15,
+                      what="the XSMP client's first save to complete")
+        before = h.run(["cat", log]).stdout.splitlines()
+        cp = logoff(h, ":10", "/v")
+        out = cp.stdout + cp.stderr
+        assert cp.returncode == 0, out
+        lines = h.run(["cat", log]).stdout.splitlines()[len(before):]
+        # The logout's save (global, shutdown, the user may be asked), then Die.
+        assert [ln.split()[0] for ln in lines] == ["save-yourself", "die"], (before, lines)
+        assert "type=2 shutdown=1" in lines[0], lines
+        assert not any(ln.startswith("signal") for ln in before + lines), lines
+        assert "Sent SIGTERM and SIGCONT to 0 processes" in out, out
+        assert "The desktop logged out by itself in" in out, out
+        assert_nothing_broken(h, c, s, out)
+    finally:
+        (h.root / inside.lstrip("/")).unlink(missing_ok=True)
