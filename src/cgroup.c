@@ -6,15 +6,28 @@
 
 #include "util.h"
 
-static int find_cgroup2_mount(char **ret) {
+/* Where a cgroup file system is mounted: of type fstype ("cgroup2"), and,
+ * when controller is not NULL, with that controller among its options. */
+static int find_cgroup_mount(const char *fstype, const char *controller, char **ret) {
         _cleanup_free_ char *info = NULL;
         int r = read_small_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL);
         if (r < 0)
                 return r;
+        size_t tlen = strlen(fstype);
         char *save = NULL;
         for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                /* "... - cgroup SOURCE OPTIONS": the paths before " - " are escaped. */
                 const char *sep = strstr(line, " - ");
-                if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+                if (!sep || strncmp(sep + 3, fstype, tlen) != 0 || sep[3 + tlen] != ' ')
+                        continue;
+                bool has = !controller;
+                const char *opts = strrchr(sep + 3, ' ');
+                for (const char *o = opts ? opts + 1 : ""; *o && !has;) {
+                        size_t len = strcspn(o, ",");
+                        has = len == strlen(controller) && strncmp(o, controller, len) == 0;
+                        o += len + (o[len] == ',');
+                }
+                if (!has)
                         continue;
                 char *m = NULL;
                 if (sscanf(line, "%*s %*s %*s %*s %ms", &m) != 1)
@@ -30,43 +43,12 @@ static int find_cgroup2_mount(char **ret) {
 int cgroup2_mount(char **ret) {
         static char *cached;
         if (!cached) {
-                int r = find_cgroup2_mount(&cached);
+                int r = find_cgroup_mount("cgroup2", NULL, &cached);
                 if (r < 0)
                         return r;
         }
         *ret = strdup(cached);
         return *ret ? 0 : -ENOMEM;
-}
-
-/* The mount point of the cgroup v1 hierarchy with the freezer controller. */
-static int find_freezer_mount(char **ret) {
-        _cleanup_free_ char *info = NULL;
-        int r = read_small_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL);
-        if (r < 0)
-                return r;
-        char *save = NULL;
-        for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                const char *sep = strstr(line, " - ");
-                if (!sep || strncmp(sep + 3, "cgroup ", 7) != 0)
-                        continue;
-                /* "cgroup SOURCE OPTIONS": the controllers are among the options. */
-                const char *opts = strrchr(sep + 3, ' ');
-                bool freezer = false;
-                for (const char *o = opts ? opts + 1 : ""; *o;) {
-                        size_t len = strcspn(o, ",");
-                        if (len == 7 && strncmp(o, "freezer", 7) == 0)
-                                freezer = true;
-                        o += len + (o[len] == ',');
-                }
-                if (!freezer)
-                        continue;
-                char *m = NULL;
-                if (sscanf(line, "%*s %*s %*s %*s %ms", &m) != 1)
-                        return -ENOMEM;
-                *ret = m;
-                return 0;
-        }
-        return -ENOENT;
 }
 
 int cgroup_v1_frozen(pid_t pid) {
@@ -95,7 +77,7 @@ int cgroup_v1_frozen(pid_t pid) {
         static int found = 1;
         static char *freezer_mount;
         if (found > 0)
-                found = find_freezer_mount(&freezer_mount);
+                found = find_cgroup_mount("cgroup", "freezer", &freezer_mount);
         if (found == -ENOENT)
                 return 0;
         if (found < 0)

@@ -79,6 +79,26 @@ static int leave_audit_session(void) {
 
 static int read_until(int fd, uint64_t deadline, char *buf, size_t size, size_t *ret_len);
 
+/* The pipe a child answers on (its read end non-blocking), and an empty
+ * answer until it has. */
+static int open_answer_pipe(char *buf, size_t size, int *ret_in, int *ret_out) {
+        if (size == 0)
+                return -EINVAL;
+        buf[0] = '\0';
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0) {
+                int r = -errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return r;
+        }
+        *ret_in = pipefd[0];
+        *ret_out = pipefd[1];
+        return 0;
+}
+
 /* What the child does once it is the user's: run a tool, or call a
  * function of logoff's whose answer comes back over a pipe. */
 struct child_job {
@@ -282,17 +302,12 @@ int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint
 
 int spawn_call_as_user(uid_t uid, const char *cgroup_parent, const char *name, int (*fn)(void *userdata, int out),
                        void *userdata, uint64_t timeout_usec, char *buf, size_t size, int *ret_status) {
-        if (size == 0)
-                return -EINVAL;
-        buf[0] = '\0';
-        int pipefd[2];
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        _cleanup_close_ int in = pipefd[0], out = pipefd[1];
-        if (fcntl(in, F_SETFL, O_NONBLOCK) < 0)
-                return -errno;
+        _cleanup_close_ int in = -1, out = -1;
+        int r = open_answer_pipe(buf, size, &in, &out);
+        if (r < 0)
+                return r;
         const struct child_job job = { .fn = fn, .userdata = userdata, .out = out };
-        int r = run_as_user(uid, cgroup_parent, name, &job, timeout_usec, ret_status);
+        r = run_as_user(uid, cgroup_parent, name, &job, timeout_usec, ret_status);
         if (r < 0)
                 return r;
         closep(&out);
@@ -539,15 +554,10 @@ static int read_until(int fd, uint64_t deadline, char *buf, size_t size, size_t 
 
 int spawn_read_user_file(const char *path, uid_t owner, const char *home, uint64_t timeout_usec, char *buf,
                          size_t size) {
-        if (size == 0)
-                return -EINVAL;
-        buf[0] = '\0';
-        int pipefd[2];
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        _cleanup_close_ int in = pipefd[0], out = pipefd[1];
-        if (fcntl(in, F_SETFL, O_NONBLOCK) < 0)
-                return -errno;
+        _cleanup_close_ int in = -1, out = -1;
+        int r = open_answer_pipe(buf, size, &in, &out);
+        if (r < 0)
+                return r;
         uint64_t deadline = now_monotonic_usec() + timeout_usec;
         pid_t parent = getpid(), pid = fork();
         if (pid < 0)
@@ -561,7 +571,7 @@ int spawn_read_user_file(const char *path, uid_t owner, const char *home, uint64
 
         size_t msg_size = sizeof(struct read_answer) + size - 1, got = 0;
         _cleanup_free_ char *msg = malloc(msg_size);
-        int r = msg ? read_until(in, deadline, msg, msg_size, &got) : -ENOMEM;
+        r = msg ? read_until(in, deadline, msg, msg_size, &got) : -ENOMEM;
         struct read_answer a = { .result = -EPROTO };
         if (r == 0 && got >= sizeof(a)) {
                 memcpy(&a, msg, sizeof(a));
