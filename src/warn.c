@@ -113,7 +113,7 @@ static int warn_once(const struct session *s, const struct snapshot *snap, const
         _cleanup_free_ char *left = warn_format_time_left(left_usec);
         if (!left)
                 return -ENOMEM;
-        _cleanup_free_ char *name = NULL, *body = NULL, *summary = NULL, *header = NULL, *tty_msg = NULL;
+        _cleanup_free_ char *body = NULL, *summary = NULL, *header = NULL, *tty_msg = NULL;
         const char *session_name = s->name ? s->name : s->id;
         if (asprintf(&summary, _("Your session will be logged off in %s"), left) < 0)
                 summary = NULL;
