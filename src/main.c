@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "backend.h"
+#include "desktop.h"
 #include "exit-status.h"
 #include "interrupt.h"
 #include "output.h"
@@ -226,7 +227,12 @@ static int dry_run(const struct options *o, const struct session *s) {
                         printable_or_dash(s->id, &b), strerror(-r));
                 return EXIT_FAILURE_GENERIC;
         }
-        int code = report_dry_run(o, s, procs, n);
+        /* What its desktop would be asked, and what holds it off: a
+         * question, nothing it acts on. */
+        struct desktop_report desktop = { 0 };
+        int desktop_result = session_is_graphical(s) ? desktop_inhibitors(s, procs, n, &desktop) : -ENOENT;
+        int code = report_dry_run(o, s, procs, n, &desktop, desktop_result);
+        desktop_report_done(&desktop);
         free(procs);
         return code;
 }
@@ -257,7 +263,9 @@ static int end_session(const struct options *o, const struct session *s, const s
         struct end_report host;
         /* Told first, and given time to save and leave; not when it is our
          * own session.  Where only the host's yes lets us, it is asked
-         * before anyone is told. */
+         * before anyone is told, and asked again when it acts: the grace
+         * period may last hours, and the answer that counts is the one
+         * given when the session is ended. */
         if (o->warn && !s->current) {
                 if (host_must_agree) {
                         r = session_authorize(s, &host);

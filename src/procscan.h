@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* The kernel's "no audit session" value of /proc/PID/sessionid. */
 #define AUDIT_SESSION_UNSET UINT32_MAX
@@ -126,6 +127,17 @@ static inline bool proc_is_alive(const struct proc_info *p) {
         if (p->state == 'X')
                 return false;
         return p->state != 'Z' || p->threads > 1;
+}
+
+/* How many of procs (read with PROC_SCAN_UIDS) are alive and user uid's,
+ * the calling process aside: what is left of a user in a session. */
+static inline unsigned proc_count_alive_of(const struct proc_info *procs, size_t n, uid_t uid) {
+        unsigned k = 0;
+        pid_t self = getpid();
+        for (size_t i = 0; i < n; i++)
+                if (procs[i].ruid == uid && procs[i].pid != self && proc_is_alive(&procs[i]))
+                        k++;
+        return k;
 }
 
 /* Killed and on its way out: the kernel runs its exit (PF_EXITING) or

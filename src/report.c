@@ -105,7 +105,47 @@ static void print_procs(FILE *f, const char *what, const struct proc_info *procs
         }
 }
 
-int report_dry_run(const struct options *o, const struct session *s, const struct proc_info *procs, size_t n) {
+/* "APP inhibits logout, suspend: "REASON"" (the strings are clean text). */
+static char *inhibitor_text(const struct desktop_inhibitor *in) {
+        _cleanup_free_ char *what = desktop_inhibit_flags_text(in->flags);
+        char *t = NULL;
+        if (asprintf(&t, _("%s inhibits %s: \"%s\""), in->app_id[0] ? in->app_id : "-", what ? what : "?",
+                     in->reason) < 0)
+                return NULL;
+        return t;
+}
+
+static bool inhibits_logout(const struct desktop_report *d) {
+        for (size_t i = 0; i < d->n_inhibitors; i++)
+                if (d->inhibitors[i].flags & DESKTOP_INHIBIT_LOGOUT)
+                        return true;
+        return false;
+}
+
+/* Each of the desktop's inhibitors on a line of its own, then those not
+ * read, or why none could be: lines of the dry run's, or of /v. */
+static void print_inhibitors(const struct desktop_report *d, bool dry_run) {
+        for (size_t i = 0; i < d->n_inhibitors; i++) {
+                _cleanup_free_ char *t = inhibitor_text(&d->inhibitors[i]);
+                printf(dry_run ? _("  the %s session manager names an inhibitor: %s\n")
+                               : _("The %s session manager names an inhibitor: %s\n"),
+                       d->desktop, t ? t : "?");
+        }
+        if (d->inhibitors_not_read)
+                printf(dry_run ? ngettext("  and %u more inhibitor, not read\n", "  and %u more inhibitors, not read\n",
+                                          d->inhibitors_not_read)
+                               : ngettext("And %u more inhibitor, not read\n", "And %u more inhibitors, not read\n",
+                                          d->inhibitors_not_read),
+                       d->inhibitors_not_read);
+        if (d->inhibitors_error < 0 && d->inhibitors_error != -EOPNOTSUPP)
+                printf(dry_run ? _("  could not read the %s session manager's inhibitors: %s\n")
+                               : _("Could not read the %s session manager's inhibitors: %s\n"),
+                       d->desktop, strerror(-d->inhibitors_error));
+        fflush(stdout);
+}
+
+int report_dry_run(const struct options *o, const struct session *s, const struct proc_info *procs, size_t n,
+                   const struct desktop_report *desktop, int desktop_result) {
         _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
         printf(_("Would log off session %s (%s) of %s:\n"), printable_or_dash(s->id, &b3),
                printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2));
@@ -116,12 +156,15 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
                                  : _("  would warn its user on its terminals, and wait %s\n"),
                        grace ? grace : "?");
         }
-        pid_t manager;
-        const char *desktop;
-        if (graphical && desktop_find_manager(procs, n, s->uid, &manager, &desktop) == 0)
+        if (graphical && desktop->desktop) {
                 printf(_("  would ask the %s session manager (pid %d) to log out, and give the session %.0f s to "
                          "end by itself\n"),
-                       desktop, (int) manager, (double) DESKTOP_LOGOUT_WAIT_USEC / 1e6);
+                       desktop->desktop, (int) desktop->manager, (double) DESKTOP_LOGOUT_WAIT_USEC / 1e6);
+                if (desktop_result == 0)
+                        print_inhibitors(desktop, true);
+                else if (desktop_result != -ENOENT)
+                        printf(_("  could not reach it now: %s\n"), strerror(-desktop_result));
+        }
         if (s->backend && s->backend->authorizes && !graphical)
                 printf(_("  would ask %s to terminate it first\n"), s->backend->name);
         size_t shown = 0;
@@ -236,22 +279,38 @@ static void report_desktop(const struct options *o, const struct end_report *rep
                                           ? _("its bus name is served by another process, or logoff could not "
                                               "become the user")
                                           : strerror(-rep->desktop_result);
+                if (o->verbose)
+                        print_inhibitors(d, false);
                 report_verbose(o, _("Could not ask the %s session manager (pid %d) to log out on %s: %s"), d->desktop,
                                (int) d->manager, printable_or_dash(d->bus, &b), why);
                 return;
         }
         _cleanup_free_ char *b = NULL;
+        if (o->verbose)
+                print_inhibitors(d, false);
         report_verbose(o, _("Asked the %s session manager (pid %d) to log out on %s, so that its applications save"),
                        d->desktop, (int) d->manager, printable_or_dash(d->bus, &b));
         if (d->ended)
                 report_verbose(o, _("The desktop logged out by itself in %.2f s"), (double) d->waited_usec / 1e6);
-        else if (rep->desktop_result == 0)
+        else if (rep->desktop_result == 0 && d->manager_exited)
+                report_verbose(o, ngettext("The %s session manager logged out in %.2f s, but %u process of the user's "
+                                           "was still running %.2f s later, ended below",
+                                           "The %s session manager logged out in %.2f s, but %u processes of the "
+                                           "user's were still running %.2f s later, ended below",
+                                           d->left),
+                               d->desktop, (double) d->manager_exited_usec / 1e6, d->left,
+                               (double) (d->waited_usec - d->manager_exited_usec) / 1e6);
+        else if (rep->desktop_result == 0) {
                 report_verbose(o, ngettext("After %.2f s the desktop had not logged out: %u process of the user's was "
                                            "left, ended below",
                                            "After %.2f s the desktop had not logged out: %u processes of the user's "
                                            "were left, ended below",
                                            d->left),
                                (double) d->waited_usec / 1e6, d->left);
+                if (inhibits_logout(d))
+                        report_verbose(o, _("An inhibitor of logout named above may have held it off: such a desktop "
+                                            "asks its user whether to log out anyway"));
+        }
 }
 
 static void report_host(const struct options *o, const struct session *s, const struct end_report *rep) {

@@ -30,8 +30,11 @@ void report_hidden_note(const struct session_list *l);
  * could give them more. */
 void report_listing_notes(const struct options *o, const struct session_list *l, const struct session *only);
 
-/* --dry-run: what would be ended (procs: its processes now).  An exit status. */
-int report_dry_run(const struct options *o, const struct session *s, const struct proc_info *procs, size_t n);
+/* --dry-run: what would be ended (procs: its processes now; desktop, what
+ * desktop_inhibitors() found, desktop_result what it returned).  An exit
+ * status. */
+int report_dry_run(const struct options *o, const struct session *s, const struct proc_info *procs, size_t n,
+                   const struct desktop_report *desktop, int desktop_result);
 
 /* What ending the session did (r: what the backend returned).  An exit
  * status: EXIT_OK only when nothing of the session is left. */

@@ -12,7 +12,6 @@
 #include "util.h"
 
 #define POLL_USEC (200u * 1000u)
-#define MAX_TERMINALS 64
 
 /* Seconds left at which the warning is given again, as shutdown(8) does. */
 static const unsigned again_at[] = { 3600, 1800, 900, 600, 300, 120, 60, 30, 10 };
@@ -58,9 +57,7 @@ static int take_snapshot(const struct session *s, struct snapshot *snap) {
         int r = proc_scan(&s->member, PROC_SCAN_UIDS, &snap->procs, &snap->n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < snap->n; i++)
-                if (snap->procs[i].ruid == s->uid && snap->procs[i].pid != getpid() && snap->procs[i].state != 'Z')
-                        snap->user_procs++;
+        snap->user_procs = proc_count_alive_of(snap->procs, snap->n, s->uid);
         return 0;
 }
 
@@ -137,9 +134,12 @@ static int warn_once(const struct session *s, const struct snapshot *snap, const
 
         rep->rounds++;
         rep->terminals = rep->terminals_skipped = 0;
-        dev_t seen[MAX_TERMINALS];
+        /* Each terminal once: at most one per process, and the session's own. */
+        _cleanup_free_ dev_t *seen = calloc(snap->n + 1, sizeof(*seen));
+        if (!seen)
+                return -ENOMEM;
         size_t n_seen = 0;
-        for (size_t i = 0; i <= snap->n && n_seen < MAX_TERMINALS; i++) {
+        for (size_t i = 0; i <= snap->n; i++) {
                 dev_t dev = i < snap->n ? snap->procs[i].tty : s->tty;
                 bool dup = dev == 0;
                 for (size_t k = 0; k < n_seen && !dup; k++)

@@ -1145,6 +1145,10 @@ class XfceHost(SystemdHost):
     xfce4-session's default session starts ``Thunar --daemon``: without it the
     session manager stays in its startup state (and refuses a logout) about 8 s
     longer.  :meth:`_refresh` gives the users fresh homes at every start.
+    ``mate-session-manager`` (no recommends: MATE's session manager alone, with
+    ``mate-session-inhibit``) is there for the D-Bus calls of the GNOME family
+    (``org.gnome.SessionManager``: Logout, GetInhibitors) against a real session
+    manager; x-session-manager stays startxfce4 (``update-alternatives --set``).
     """
 
     name = "xfce"
@@ -1152,7 +1156,7 @@ class XfceHost(SystemdHost):
     hostname = "lo-xfce"
     XFCE_PACKAGES = ("xrdp", "xorgxrdp", "xfce4-session", "xfwm4", "xfce4-panel", "xfdesktop4",
                      "xfce4-terminal", "dbus-x11", "freerdp2-x11", "xvfb", "fuse3", "xauth",
-                     "xfce4-notifyd", "x11-utils", "xdotool", "thunar")
+                     "xfce4-notifyd", "x11-utils", "xdotool", "thunar", "mate-session-manager")
 
     @staticmethod
     def password(user: str) -> str:
@@ -1161,7 +1165,8 @@ class XfceHost(SystemdHost):
 
     def recipe(self) -> str:
         return (super().recipe() + f" apt={sorted(self.XFCE_PACKAGES)} xrdp-in-ssl-cert "
-                f"passwords={sorted((u, self.password(u)) for u in USERS)} xrdp-units=disabled")
+                f"passwords={sorted((u, self.password(u)) for u in USERS)} xrdp-units=disabled "
+                f"x-session-manager=startxfce4")
 
     def must_exist(self) -> List[str]:
         return super().must_exist() + [
@@ -1169,7 +1174,8 @@ class XfceHost(SystemdHost):
             "usr/lib/xorg/modules/drivers/xrdpdev_drv.so", "usr/lib/xorg/Xorg", "usr/bin/xfce4-session",
             "usr/bin/xfwm4", "usr/bin/xfce4-panel", "usr/bin/xfdesktop", "usr/bin/xfce4-session-logout",
             "usr/bin/xfreerdp", "usr/bin/Xvfb", "usr/bin/fusermount3", "usr/bin/xdpyinfo",
-            "usr/bin/dbus-launch", "usr/bin/dbus-send", "usr/bin/xdotool", "usr/bin/thunar"]
+            "usr/bin/dbus-launch", "usr/bin/dbus-send", "usr/bin/xdotool", "usr/bin/thunar",
+            "usr/bin/mate-session", "usr/bin/mate-session-inhibit"]
 
     def _refresh(self) -> None:
         """Also give alice and bob fresh homes (/etc/skel, then the ssh keys): a desktop
@@ -1213,7 +1219,9 @@ class XfceHost(SystemdHost):
         prc.unlink()
         # /etc/xrdp/startwm.sh runs /etc/X11/Xsession, which runs x-session-manager: Debian's
         # xfce4-session makes that startxfce4 (which, DISPLAY set, runs /etc/xdg/xfce4/xinitrc,
-        # which execs xfce4-session)
+        # which execs xfce4-session); mate-session-manager would take it over (its priority is
+        # higher), so it is set by hand.  A MATE session is started by ~/.xsession (tests/xfce.py).
+        _run(["chroot", root, "update-alternatives", "--set", "x-session-manager", "/usr/bin/startxfce4"])
         xsm = _run(["chroot", root, "readlink", "-f", "/usr/bin/x-session-manager"], check=False).stdout.strip()
         if xsm not in ("/usr/bin/startxfce4", "/usr/bin/xfce4-session"):
             raise HostError(f"x-session-manager in {root} is {xsm or 'missing'}, not startxfce4 or xfce4-session: "

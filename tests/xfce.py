@@ -114,9 +114,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import hosts as HS  # noqa: E402  (tests/, on the path of every user of this module)
 
-__all__ = ["XfceError", "RDP_PORT", "SESMAN_PORT", "DESKTOP", "start_xrdp", "ensure_fuse", "xrdp_running",
+__all__ = ["XfceError", "RDP_PORT", "SESMAN_PORT", "DESKTOP", "DESKTOPS", "start_xrdp", "ensure_fuse", "xrdp_running",
            "xrdp_logs", "snapshot", "XfceSession", "sessions", "session_of", "fuse_mounts", "x_files",
            "sesman_children", "user_env", "run_as_user", "SM_STATES", "session_manager_state", "logout",
+           "mate_session_running",
            "XfceClient", "reset", "wait_until"]
 
 wait_until = HS.wait_until
@@ -125,6 +126,11 @@ RDP_PORT = 3389           # Debian's xrdp.ini; the container's network is loopba
 SESMAN_PORT = 3350
 #: the processes of an Xfce desktop that must run (as the user, in the session's scope)
 DESKTOP = ("xfce4-session", "xfwm4", "xfce4-panel")
+#: per desktop a client can ask for: what must run, and the ~/.xsession that starts it
+#: (None: Debian's x-session-manager, startxfce4).  MATE is only its session manager
+#: (mate-session-manager without recommends: no marco, panel or caja; it warns that
+#: those required components are missing and runs on): enough for its D-Bus calls.
+DESKTOPS = {"xfce": (DESKTOP, None), "mate": (("mate-session",), "exec mate-session\n")}
 SOCKDIR = "/run/xrdp/sockdir"
 
 
@@ -326,9 +332,10 @@ class XfceSession:
         pool = self.scope_pids if in_scope else self.members
         return sorted(p for p in pool if _comm_is(self.procs[p], comm) and self.procs[p]["uid"] == self.uid)
 
-    def desktop_missing(self) -> List[str]:
-        """Which of :data:`DESKTOP` is not running in the session's scope."""
-        return [c for c in DESKTOP if not self.pids_of(c)]
+    def desktop_missing(self, desktop: str = "xfce") -> List[str]:
+        """Which of the processes :data:`DESKTOPS` names for ``desktop`` is not running in
+        the session's scope."""
+        return [c for c in DESKTOPS[desktop][0] if not self.pids_of(c)]
 
     def describe(self, pids: Sequence[int]) -> List[str]:
         return [f"{p} uid={self.procs[p]['uid']} {' '.join(self.procs[p]['argv'])[:80] or self.procs[p]['comm']}"
@@ -431,6 +438,16 @@ def session_manager_state(host, session: XfceSession) -> Optional[str]:
     return SM_STATES.get(int(m.group(1)), m.group(1)) if cp.returncode == 0 and m else None
 
 
+def mate_session_running(host, session: XfceSession) -> bool:
+    """mate-session's ``org.gnome.SessionManager.IsSessionRunning`` on the session bus:
+    true once its startup phases are over (it takes a logout from then on)."""
+    cp = run_as_user(host, session.user, ["dbus-send", "--session", "--print-reply", "--reply-timeout=5000",
+                                          "--dest=org.gnome.SessionManager", "/org/gnome/SessionManager",
+                                          "org.gnome.SessionManager.IsSessionRunning"], session.display,
+                     timeout=15, check=False)
+    return cp.returncode == 0 and "boolean true" in cp.stdout
+
+
 def logout(host, session: XfceSession, timeout: float = 30) -> subprocess.CompletedProcess:
     """A normal Xfce logout: ``xfce4-session-logout --logout`` as the user on the
     session's bus; returns once xfce4-session took the request.  xfce4-session
@@ -487,8 +504,11 @@ class XfceClient:
     #: the Xvfb displays of the clients start here (sesman's start at :10)
     FIRST_DISPLAY = 90
 
-    def __init__(self, host, user: str, size: str = "1280x800", password: Optional[str] = None):
-        self.host, self.user, self.size = host, user, size
+    def __init__(self, host, user: str, size: str = "1280x800", password: Optional[str] = None,
+                 desktop: str = "xfce"):
+        if desktop not in DESKTOPS:
+            raise XfceError(f"no desktop {desktop!r}: one of {sorted(DESKTOPS)}")
+        self.host, self.user, self.size, self.desktop = host, user, size, desktop
         self.password = password or host.password(user)
         self.proc: Optional[subprocess.Popen] = None
         self.xvfb: Optional[subprocess.Popen] = None
@@ -557,6 +577,15 @@ class XfceClient:
         ``~/thinclient_drives`` too.  A login xrdp refuses (a wrong password: xfreerdp
         stays on xrdp's login screen) fails at once, from sesman's and xrdp's logs."""
         had = session_of(self.host, self.user)
+        xsession = DESKTOPS[self.desktop][1]
+        if xsession is not None and had is None:
+            # /etc/X11/Xsession runs it instead of x-session-manager; reset() removes it
+            uid = HS.USERS[self.user]
+            f = self.host.root / "home" / self.user / ".xsession"
+            if f.is_symlink():
+                raise XfceError(f"{f} is a symbolic link; refusing")
+            f.write_text(xsession)
+            os.chown(f, uid, uid)
         self._start_xvfb()
         logs = ("/var/log/xrdp-sesman.log", "/var/log/xrdp.log")
         sizes = [int(x) if x.isdigit() else 0 for x in self.host.sh(
@@ -581,16 +610,18 @@ class XfceClient:
             if had is not None and s.sesman_child != had.sesman_child:
                 raise XfceError(f"{self.user} got a new session {s.name} (sesman child {s.sesman_child}) "
                                 f"instead of {had.name} (sesman child {had.sesman_child})")
-            if s.desktop_missing():
+            if s.desktop_missing(self.desktop):
                 return None
             if drives and not any(m["target"] == f"{s.home}/thinclient_drives" for m in s.fuse):
                 return None
             if s.logind_id not in self.host.session_ids():
                 return None
+            if self.desktop == "mate":
+                return s if mate_session_running(self.host, s) else None
             return s if session_manager_state(self.host, s) == "idle" else None
-        what = (f"{self.user}'s Xfce desktop ({', '.join(DESKTOP)} in the session scope"
-                f"{', ~/thinclient_drives' if drives else ''}, the logind session, the client attached, "
-                f"xfce4-session idle)")
+        what = (f"{self.user}'s {self.desktop} desktop ({', '.join(DESKTOPS[self.desktop][0])} in the session "
+                f"scope{', ~/thinclient_drives' if drives else ''}, the logind session, the client attached, "
+                f"{'mate-session running' if self.desktop == 'mate' else 'xfce4-session idle'})")
         try:
             self.session_seen = wait_until(up, timeout, interval=0.2, what=what)
         except Exception as e:
@@ -705,6 +736,8 @@ def reset(host, users: Sequence[str] = tuple(HS.USERS), timeout: float = 30.0) -
     # a logout saves the session (xfce4-session's SaveOnExit): the next login would start
     # that instead of the default session
     host.run(["rm", "-rf", *[f"/home/{u}/.cache/sessions" for u in users]], check=False)
+    # a client's desktop other than Xfce (DESKTOPS) is started by ~/.xsession
+    host.run(["rm", "-f", *[f"/home/{u}/.xsession" for u in users]], check=False)
     if not xrdp_running(host):
         notes.append("xrdp was not running: started again")
         start_xrdp(host)

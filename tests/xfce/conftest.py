@@ -16,6 +16,8 @@ as /usr/local/bin/logoff-<name of the build directory>.
 
 import json
 import os
+import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -100,3 +102,78 @@ def list_json(host):
 
 def rows_of(host, user):
     return [r for r in list_json(host).values() if r["user"] == user]
+
+
+def assert_nothing_broken(h, c, s, out):
+    """After logoff of session s (its client c): the client was told it was logged
+    off, logind forgot the session, sesman's child exited by itself, and no FUSE mount,
+    X lock or xrdp socket of it is left; the drive's mount point is a plain directory."""
+    sid = s.logind_id
+    rc = c.wait_exit(30)
+    assert (rc, c.last_error()) == (12, "ERRINFO_LOGOFF_BY_USER"), f"rc={rc}\n{c.output()[-1500:]}\n{out}"
+    h.wait_session_gone(sid, 30)
+    HS.wait_until(lambda: s.sesman_child not in XF.sesman_children(h), 15,
+                  what=f"sesman child {s.sesman_child} to exit by itself")
+    snap = XF.snapshot(h)
+    assert XF.session_of(h, s.user, snap) is None
+    assert XF.fuse_mounts(h, s.home, snap) == [], (XF.fuse_mounts(h, s.home, snap), out)
+    assert XF.x_files(h, s.display, snap) == {}, out
+    assert [e for e in snap["sockdir"] if e.endswith(f"_{s.display}")] == [], snap["sockdir"]
+    cp = h.run(["ls", "-ld", f"{s.home}/thinclient_drives"], check=False)
+    assert "Permission denied" not in cp.stderr and "Transport endpoint" not in cp.stderr, cp.stderr
+    assert h.unit_state(f"session-{sid}.scope") in ("inactive", "not-found")
+    return snap
+
+
+def start_in_session(h, s, argv, log=None):
+    """Start argv as the session's user inside its scope (its cgroup, its display and
+    bus: what a program the user started from the desktop is), detached; output to log."""
+    cgroup = next(d for d in (f"/sys/fs/cgroup/unified{s.scope}", f"/sys/fs/cgroup{s.scope}")
+                  if h.run(["test", "-f", f"{d}/cgroup.procs"], check=False).returncode == 0)
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in XF.user_env(s.user, s.display).items())
+    inner = (f"echo $$ > {cgroup}/cgroup.procs && exec setpriv --reuid={s.uid} --regid={s.uid} --init-groups -- "
+             f"env {env} {' '.join(shlex.quote(a) for a in argv)}")
+    h.sh(f"setsid -f sh -c {shlex.quote(inner)} </dev/null >{shlex.quote(log or '/dev/null')} 2>&1")
+
+
+class NotifyMonitor:
+    """dbus-monitor as the user on the session bus, watching the calls of
+    org.freedesktop.Notifications and every method return: :meth:`notifications` pairs
+    each Notify call with the ID its server answered."""
+
+    def __init__(self, h, s, log="/tmp/lo-notify-monitor.log"):
+        self.h, self.s, self.log = h, s, log
+        h.run(["rm", "-f", log])
+        env = " ".join(f"{k}={v}" for k, v in XF.user_env(s.user, s.display).items())
+        h.sh(f"setsid -f setpriv --reuid={s.uid} --regid={s.uid} --init-groups -- env {env} "
+             f"dbus-monitor --session \"interface='org.freedesktop.Notifications'\" "
+             f"\"type='method_return'\" > {log} 2>&1 < /dev/null")
+        HS.wait_until(lambda: "NameAcquired" in self.text(), 10, what=f"dbus-monitor on {s.user}'s bus")
+
+    def text(self):
+        return self.h.run(["cat", self.log], check=False).stdout
+
+    def stop(self):
+        self.h.run(["pkill", "-u", self.s.user, "-x", "dbus-monitor"], check=False)
+        return self.text()
+
+    @staticmethod
+    def notifications(mon):
+        """[(replaces_id, summary, body, hints text, answered id or None)] of each Notify call."""
+        # a block per message; a string may hold a newline, so blocks start at the headers
+        blocks = re.split(r"\n(?=(?:method call|method return|signal|error) )", mon)
+        calls, returns = [], {}
+        for b in blocks:
+            head = b.split("\n", 1)[0]
+            m = re.match(r"method call .* sender=(\S+) -> destination=\S+ serial=(\d+) .*member=Notify$", head)
+            if m:
+                strings = re.findall(r'^\s+string "([^"]*)"', b, re.M)
+                replaces = re.search(r"^\s+uint32 (\d+)", b, re.M)
+                calls.append((m.group(1), m.group(2), int(replaces.group(1)) if replaces else None, strings, b))
+            m = re.match(r"method return .* -> destination=(\S+) serial=\d+ reply_serial=(\d+)", head)
+            if m:
+                got = re.search(r"^\s+uint32 (\d+)", b, re.M)
+                returns[(m.group(1), m.group(2))] = int(got.group(1)) if got else None
+        # Notify(app_name, replaces_id, app_icon, summary, body, actions, hints, timeout)
+        return [(replaces, strings[2] if len(strings) > 2 else None, strings[3] if len(strings) > 3 else None, b,
+                 returns.get((sender, serial))) for sender, serial, replaces, strings, b in calls]

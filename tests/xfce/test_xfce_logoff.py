@@ -15,32 +15,12 @@ client, and xrdp-chansrv's FUSE mount ~/thinclient_drives.
   itself, logind forgets the session, no mount, socket or X lock is left, and
   the next login gets the same display."""
 
-import shlex
 import shutil
 import time
 
 import hosts as HS
 import xfce as XF
-from conftest import BUILD, list_json, logoff, rows_of
-
-
-def assert_nothing_broken(h, c, s, out):
-    sid = s.logind_id
-    rc = c.wait_exit(30)
-    assert (rc, c.last_error()) == (12, "ERRINFO_LOGOFF_BY_USER"), f"rc={rc}\n{c.output()[-1500:]}\n{out}"
-    h.wait_session_gone(sid, 30)
-    HS.wait_until(lambda: s.sesman_child not in XF.sesman_children(h), 15,
-                  what=f"sesman child {s.sesman_child} to exit by itself")
-    snap = XF.snapshot(h)
-    assert XF.session_of(h, "alice", snap) is None
-    assert XF.fuse_mounts(h, "/home/alice", snap) == [], (XF.fuse_mounts(h, "/home/alice", snap), out)
-    assert XF.x_files(h, 10, snap) == {}, out
-    assert [e for e in snap["sockdir"] if e.endswith("_10")] == [], snap["sockdir"]
-    # The drive's mount point is a plain directory again, not a dead FUSE mount.
-    cp = h.run(["ls", "-ld", "/home/alice/thinclient_drives"], check=False)
-    assert "Permission denied" not in cp.stderr and "Transport endpoint" not in cp.stderr, cp.stderr
-    assert h.unit_state(f"session-{sid}.scope") in ("inactive", "not-found")
-    return snap
+from conftest import BUILD, NotifyMonitor, assert_nothing_broken, list_json, logoff, rows_of, start_in_session
 
 
 def test_logoff_asks_xfce_to_log_out_and_leaves_nothing_broken(xfce_host, rdp_login):
@@ -119,20 +99,12 @@ def test_warn_shows_a_critical_notification_then_logs_off(xfce_host, rdp_login):
     h = xfce_host
     c = rdp_login("alice")
     s = c.session()
-    mon_log = "/tmp/lo-notify-monitor.log"
-    h.run(["rm", "-f", mon_log])
-    env = " ".join(f"{k}={v}" for k, v in XF.user_env("alice", s.display).items())
-    h.sh(f"setsid -f setpriv --reuid=1000 --regid=1000 --init-groups -- env {env} "
-         f"dbus-monitor --session \"interface='org.freedesktop.Notifications'\" "
-         f"\"type='method_return'\" > {mon_log} 2>&1 < /dev/null")
-    HS.wait_until(lambda: "NameAcquired" in h.run(["cat", mon_log], check=False).stdout, 10,
-                  what="dbus-monitor on alice's bus")
+    monitor = NotifyMonitor(h, s)
     t0 = time.monotonic()
     cp = logoff(h, ":10", "/v", "--warn=Disks change at 02:00", "--grace=3")
     took = time.monotonic() - t0
     out = cp.stdout + cp.stderr
-    h.run(["pkill", "-u", "alice", "-x", "dbus-monitor"], check=False)
-    mon = h.run(["cat", mon_log], check=False).stdout
+    mon = monitor.stop()
     assert cp.returncode == 0, out
     assert took >= 3, took
     assert "Showed it as a desktop notification on the session's bus" in out, out
@@ -145,51 +117,115 @@ def test_warn_shows_a_critical_notification_then_logs_off(xfce_host, rdp_login):
     assert_nothing_broken(h, c, s, out)
 
 
+def start_xsmp_client(h, s, inside):
+    """tests/xsmp-client (installed at inside) in session s's scope, registered with its
+    xfce4-session and done with the first, local save every new client is asked for;
+    returns its log's path."""
+    wm = s.pids_of("xfwm4")
+    assert wm, s.describe(s.scope_pids)
+    env = h.run(["cat", f"/proc/{wm[0]}/environ"]).stdout.split("\0")
+    manager = next((e for e in env if e.startswith("SESSION_MANAGER=")), None)
+    assert manager, env
+    log = "/tmp/lo-xsmp.log"
+    h.run(["rm", "-f", log])
+    start_in_session(h, s, ["env", manager, inside, log])
+    HS.wait_until(lambda: "registered" in h.run(["cat", log], check=False).stdout, 15,
+                  what="the XSMP client to register with xfce4-session")
+    assert any(p["comm"].startswith("logoff-test-xs") for p in XF.snapshot(h)["procs"]
+               if p["cgroup"].endswith(s.scope)), "the client is not in the session's scope"
+    HS.wait_until(lambda: "save-complete" in h.run(["cat", log], check=False).stdout, 15,
+                  what="the XSMP client's first save to complete")
+    return log
+
+
+def assert_asked_to_save_only(h, log, before, out):
+    """The XSMP client's log after logoff: the logout's save (global, shutdown, the
+    user may be asked), then Die; no signal, to it or any process of the session.
+    Returns its new lines."""
+    lines = h.run(["cat", log]).stdout.splitlines()[len(before):]
+    assert [ln.split()[0] for ln in lines] == ["save-yourself", "die"], (before, lines)
+    assert "type=2 shutdown=1" in lines[0], lines
+    assert not any(ln.startswith("signal") for ln in before + lines), lines
+    assert "Sent SIGTERM and SIGCONT to 0 processes" in out, out
+    assert "The desktop logged out by itself in" in out, out
+    return lines
+
+
+def install_xsmp_client(h):
+    client = BUILD / "tests" / "xsmp-client"
+    assert client.exists(), f"{client} is not built: tests/run.sh installs libsm-dev for it"
+    inside = "/usr/local/bin/logoff-test-xsmp-client"
+    shutil.copy(client, h.root / inside.lstrip("/"))
+    return inside
+
+
 def test_an_xsmp_client_is_asked_to_save_before_anything_is_signalled(xfce_host, rdp_login):
     """A real XSMP client (tests/xsmp-client.c, libSM) in the session's scope,
     as an editor with unsaved text is: xfce4-session asks it to save
     (SaveYourself, shutdown) and then to die, because logoff asked Xfce to log
     out; no signal reaches it, nor any other process of the session."""
     h = xfce_host
-    client = BUILD / "tests" / "xsmp-client"
-    assert client.exists(), f"{client} is not built: tests/run.sh installs libsm-dev for it"
-    inside = "/usr/local/bin/logoff-test-xsmp-client"
-    shutil.copy(client, h.root / inside.lstrip("/"))
+    inside = install_xsmp_client(h)
     c = rdp_login("alice")
     s = c.session()
     try:
-        wm = s.pids_of("xfwm4")
-        assert wm, s.describe(s.scope_pids)
-        env = h.run(["cat", f"/proc/{wm[0]}/environ"]).stdout.split("\0")
-        manager = next((e for e in env if e.startswith("SESSION_MANAGER=")), None)
-        assert manager, env
-        cgroup = next(d for d in (f"/sys/fs/cgroup/unified{s.scope}", f"/sys/fs/cgroup{s.scope}")
-                      if h.run(["test", "-f", f"{d}/cgroup.procs"], check=False).returncode == 0)
-        log = "/tmp/lo-xsmp.log"
-        h.run(["rm", "-f", log])
-        user_env = " ".join(f"{k}={v}" for k, v in XF.user_env("alice", s.display).items())
-        inner = (f"echo $$ > {cgroup}/cgroup.procs && exec setpriv --reuid=1000 --regid=1000 --init-groups -- "
-                 f"env {user_env} {manager} {inside} {log}")
-        h.sh(f"setsid -f sh -c {shlex.quote(inner)} </dev/null >/dev/null 2>&1")
-        HS.wait_until(lambda: "registered" in h.run(["cat", log], check=False).stdout, 15,
-                      what="the XSMP client to register with xfce4-session")
-        assert any(p["comm"].startswith("logoff-test-xs") for p in XF.snapshot(h)["procs"]
-                   if p["cgroup"].endswith(s.scope)), "the client is not in the session's scope"
-
-        # A new client is asked for a first, local save at once (XSMP).
-        HS.wait_until(lambda: "save-complete" in h.run(["cat", log], check=False).stdout, 15,
-                      what="the XSMP client's first save to complete")
+        log = start_xsmp_client(h, s, inside)
         before = h.run(["cat", log]).stdout.splitlines()
         cp = logoff(h, ":10", "/v")
         out = cp.stdout + cp.stderr
         assert cp.returncode == 0, out
-        lines = h.run(["cat", log]).stdout.splitlines()[len(before):]
-        # The logout's save (global, shutdown, the user may be asked), then Die.
-        assert [ln.split()[0] for ln in lines] == ["save-yourself", "die"], (before, lines)
-        assert "type=2 shutdown=1" in lines[0], lines
-        assert not any(ln.startswith("signal") for ln in before + lines), lines
-        assert "Sent SIGTERM and SIGCONT to 0 processes" in out, out
-        assert "The desktop logged out by itself in" in out, out
+        assert_asked_to_save_only(h, log, before, out)
         assert_nothing_broken(h, c, s, out)
+    finally:
+        (h.root / inside.lstrip("/")).unlink(missing_ok=True)
+
+
+def test_warned_asked_saved_logged_off(xfce_host, rdp_login):
+    """The whole story on a real Xfce session over xrdp: an editor-like XSMP client
+    runs in it; logoff --warn --grace=12 shows a critical notification, shows it again
+    at 10 s left in place of the first one (replaces_id), then asks Xfce to log out;
+    the client is asked to save, then to die; nothing is signalled; the listing and
+    the mount table before and after tell it."""
+    h = xfce_host
+    inside = install_xsmp_client(h)
+    c = rdp_login("alice")
+    s = c.session()
+    try:
+        log = start_xsmp_client(h, s, inside)
+        saved_before = h.run(["cat", log]).stdout.splitlines()
+        listing_before = logoff(h, "--list").stdout
+        mounts = ["findmnt", "-rn", "-o", "TARGET,SOURCE,FSTYPE", "-t", "fuse.xrdp-chansrv"]
+        mounts_before = h.run(mounts, check=False).stdout
+        assert f"{s.home}/thinclient_drives" in mounts_before, mounts_before
+        monitor = NotifyMonitor(h, s)
+        t0 = time.monotonic()
+        cp = logoff(h, ":10", "/v", "--warn=Disks change at 02:00: save your work", "--grace=12")
+        took = time.monotonic() - t0
+        out = cp.stdout + cp.stderr
+        mon = monitor.stop()
+        assert cp.returncode == 0, out
+        assert took >= 12, took
+        shown = NotifyMonitor.notifications(mon)
+        assert [n[1] for n in shown] == ["Your session will be logged off in 12 seconds",
+                                         "Your session will be logged off in 10 seconds"], (shown, mon)
+        first_id = shown[0][4]
+        assert shown[0][0] == 0 and first_id, shown
+        # the second replaces the first: one notification on the screen, updated
+        assert shown[1][0] == first_id and shown[1][4] == first_id, shown
+        assert all("Disks change at 02:00: save your work" in n[2] and "byte 2" in n[3] for n in shown), shown
+        assert "Warned alice 2 times that session" in out, out
+        lines = assert_asked_to_save_only(h, log, saved_before, out)
+        assert out.index("Warned alice") < out.index("Asked the Xfce session manager"), out
+        assert_nothing_broken(h, c, s, out)
+        listing_after = logoff(h, "--list").stdout
+        mounts_after = h.run(mounts, check=False).stdout
+        assert mounts_after.strip() == "", mounts_after
+        print(f"\nlisting before:\n{listing_before}\nfuse.xrdp-chansrv mounts before:\n{mounts_before}\n"
+              f"the XSMP client's log before: {saved_before}\n"
+              f"logoff :10 /v --warn=... --grace=12 ({took:.2f} s):\n{out}\n"
+              f"notifications on alice's bus (replaces_id, summary, answered id): "
+              f"{[(n[0], n[1], n[4]) for n in shown]}\n"
+              f"the XSMP client's log after: {lines}\n"
+              f"listing after:\n{listing_after}\nfuse.xrdp-chansrv mounts after:\n{mounts_after or '(none)'}")
     finally:
         (h.root / inside.lstrip("/")).unlink(missing_ok=True)
