@@ -3,6 +3,7 @@
  * set by pam_loginuid at login and kept by every child), joined with utmp.
  * For hosts without logind. */
 #include "backend.h"
+#include "cgroup.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -57,12 +58,14 @@ static int serves_display(const char *display, const struct session *s, const st
 
 /* Sessions without utmp (xrdp writes none, nohup remnants) still say in
  * their environment where they came from.  A remote desktop's processes
- * carry XRDP_SESSION (or X2GO_SESSION) and its DISPLAY: that session is
+ * carry its server's marker (XRDP_SESSION, X2GO_SESSION) and its DISPLAY: that session is
  * its display, even where a terminal in it (an xterm's pty) was met first. */
 static int fill_from_environment(struct session *s, const struct proc_info *procs, size_t n) {
         const size_t max_tries = 64;
         _cleanup_free_ char *display = NULL;
         enum session_type remote_desktop = SESSION_TYPE_UNSPECIFIED;
+        size_t n_servers;
+        const struct desktop_server *const *servers = desktop_servers(&n_servers);
         for (size_t i = 0; i < n && i < max_tries && !(remote_desktop && display && s->remote_host); i++) {
                 if (!proc_is_alive(&procs[i]))
                         continue;
@@ -72,10 +75,9 @@ static int fill_from_environment(struct session *s, const struct proc_info *proc
                         if (!display)
                                 return -ENOMEM;
                 }
-                if (!remote_desktop && proc_getenv(procs[i].pid, "XRDP_SESSION", &marker) == 0)
-                        remote_desktop = SESSION_TYPE_RDP;
-                if (!remote_desktop && proc_getenv(procs[i].pid, "X2GO_SESSION", &marker) == 0)
-                        remote_desktop = SESSION_TYPE_X2GO;
+                for (size_t k = 0; !remote_desktop && k < n_servers; k++)
+                        if (proc_getenv(procs[i].pid, servers[k]->env_marker, &marker) == 0)
+                                remote_desktop = servers[k]->type;
                 if (!s->remote_host && proc_getenv(procs[i].pid, "SSH_CONNECTION", &ssh) == 0) {
                         ssh[strcspn(ssh, " ")] = '\0';
                         if (*ssh)
@@ -114,7 +116,7 @@ static int fill_from_environment(struct session *s, const struct proc_info *proc
  * so does a lingering user's: neither is a login. */
 static bool is_user_manager(pid_t pid) {
         _cleanup_free_ char *path = NULL;
-        if (proc_cgroup_path(pid, "", &path) < 0)
+        if (cgroup_path_of_pid(pid, "", &path) < 0)
                 return false;
         for (const char *c = strstr(path, "/user@"); c; c = strstr(c + 1, "/user@")) {
                 size_t len = strcspn(c + 1, "/");
@@ -279,16 +281,13 @@ out:
         return r;
 }
 
-static int kernel_probe(void) { return 0; }
-
 static int kernel_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
         *rep = (struct end_report) { .forgotten = -1 };
         return session_terminate(&s->member, o, &rep->procs);
 }
 
-const struct backend backend_kernel = {
+const struct session_host host_kernel = {
         .name = "kernel",
-        .probe = kernel_probe,
         .discover = kernel_discover,
         .end = kernel_end,
         .record = record_session_logout,

@@ -4,6 +4,7 @@
  * what a session is (no user managers, no lingering users), who may end it
  * (polkit), and is asked first when one ends. */
 #include "backend.h"
+#include "cgroup.h"
 
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -586,10 +587,6 @@ static int fill_session(struct session *s, struct props *p) {
  * session as loginctl's "auto" has it, but only a graphical one: logind
  * elects a tty session as "display" too, and a user service belongs to
  * none of several ssh logins. */
-static bool graphical(enum session_type t) {
-        return t == SESSION_TYPE_X11 || t == SESSION_TYPE_WAYLAND || t == SESSION_TYPE_MIR;
-}
-
 static void mark_current(struct session_list *l) {
         _cleanup_free_ char *own = NULL, *display = NULL;
         bool in_session = lib->pid_get_session(0, &own) >= 0;
@@ -600,7 +597,7 @@ static void mark_current(struct session_list *l) {
                 if (in_session)
                         s->current = streq(own, s->id);
                 else
-                        s->current = display && streq(display, s->id) && graphical(s->type);
+                        s->current = display && streq(display, s->id) && session_type_is_graphical(s->type);
         }
 }
 
@@ -920,7 +917,7 @@ static int logind_end(const struct session *s, const struct terminate_options *o
         return 0;
 }
 
-const struct backend backend_logind = {
+const struct session_host host_logind = {
         .name = "logind",
         .probe = logind_probe,
         .discover = logind_discover,
@@ -928,4 +925,5 @@ const struct backend backend_logind = {
         .end = logind_end,
         .record = record_session_logout,
         .authorizes = true,
+        .authorize_action = "org.freedesktop.login1.manage",
 };

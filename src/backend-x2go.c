@@ -420,8 +420,10 @@ static int take_over(struct session_list *l, struct x2go_scan *sc, const struct 
                 return 0; /* gone, or in no login session (sshd without pam_loginuid) */
         if (r < 0)
                 return r;
-        if (l->sessions[i].backend == &backend_x2go)
+        if (l->sessions[i].server == &server_x2go)
                 return 0; /* two agents in one login: the first one names it */
+        if (l->sessions[i].server || !l->sessions[i].host)
+                return 0; /* another server's session, known by its tree only: X2Go ends logins */
         /* X2Go starts the agent as the user of the login, with nothing
          * setuid about it. */
         if (a->proc.ruid != l->sessions[i].uid || a->proc.euid != a->proc.ruid || a->proc.suid != a->proc.ruid)
@@ -477,8 +479,7 @@ static int take_over(struct session_list *l, struct x2go_scan *sc, const struct 
         }
         if ((r = strdup_to(&s->desktop_id, a->id)) < 0)
                 return r;
-        s->underlying = s->backend;
-        s->backend = &backend_x2go;
+        s->server = &server_x2go;
         return 0;
 }
 
@@ -536,8 +537,6 @@ static int x2go_enrich(struct session_list *l, const struct proc_info *procs, si
         return r;
 }
 
-static int x2go_probe(void) { return 0; }
-
 /* The user's slice, "/user.slice/user-UID.slice", where logind put the
  * session in one (its scope in the unified hierarchy lies below it); NULL
  * where it did not. */
@@ -569,22 +568,23 @@ static int x2go_end(const struct session *s, const struct terminate_options *o, 
         if (interrupt_pending()) {
                 /* The admin stopped it while X2Go was at work: no signal yet. */
                 *rep = (struct end_report) { .forgotten = -1 };
-                r = proc_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
+                r = membership_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
                 if (r >= 0)
                         r = -ECANCELED;
         } else
-                r = s->underlying->end(s, o, rep);
+                r = s->host->end(s, o, rep);
         rep->server_tool = X2GO_TERMINATE;
         rep->server_error = asked;
         rep->server_status = status;
         return r;
 }
 
-static int x2go_record(const struct session *s, struct record_report *rep) { return s->underlying->record(s, rep); }
+static int x2go_record(const struct session *s, struct record_report *rep) { return s->host->record(s, rep); }
 
-const struct backend backend_x2go = {
+const struct desktop_server server_x2go = {
         .name = "x2go",
-        .probe = x2go_probe,
+        .type = SESSION_TYPE_X2GO,
+        .env_marker = "X2GO_SESSION",
         .enrich = x2go_enrich,
         .end = x2go_end,
         .record = x2go_record,

@@ -112,7 +112,8 @@ static int new_session(struct session_list *l, const struct xrdp_session *x, con
         struct session *s = session_list_append(l);
         if (!s)
                 return -ENOMEM;
-        s->backend = &backend_xrdp;
+        s->host = NULL;
+        s->server = &server_xrdp;
         s->uid = x->x.ruid;
         s->leader = x->child.pid;
         s->login_usec = proc_start_realtime_usec(x->child.start_ticks);
@@ -124,7 +125,7 @@ static int new_session(struct session_list *l, const struct xrdp_session *x, con
         if (asprintf(&s->id, "rdp%d", (int) x->child.pid) < 0) {
                 s->id = NULL;
                 r = -ENOMEM;
-        } else if ((r = strdup_to(&s->member.tree.env_marker, "XRDP_SESSION")) >= 0 &&
+        } else if ((r = strdup_to(&s->member.tree.env_marker, server_xrdp.env_marker)) >= 0 &&
                    (r = user_name(s->uid, &s->user)) >= 0)
                 r = describe(s, x, xrdp_pids, n_xrdp);
         if (r < 0)
@@ -152,7 +153,7 @@ static int finish_tree_session(struct session_list *l, struct session *s, int se
 
         struct proc_info *procs = NULL;
         size_t n = 0;
-        r = proc_scan(&s->member, 0, &procs, &n);
+        r = membership_scan(&s->member, 0, &procs, &n);
         if (r < 0)
                 return r;
         s->processes = 0;
@@ -258,8 +259,6 @@ out:
         return r;
 }
 
-static int xrdp_probe(void) { return 0; }
-
 static bool is_sesman(const struct proc_info *a, void *userdata) {
         (void) userdata;
         return streq(a->comm, SESMAN_COMM);
@@ -270,7 +269,7 @@ static bool is_sesman(const struct proc_info *a, void *userdata) {
  * ancestor that is sesman's (a descendant of some session child). */
 static bool claimed_by_another_xrdp_session(const struct process_tree *t, const struct proc_info *p) {
         _cleanup_free_ char *marker = NULL, *display = NULL;
-        if (proc_getenv(p->pid, "XRDP_SESSION", &marker) == 0 && proc_getenv(p->pid, "DISPLAY", &display) == 0) {
+        if (proc_getenv(p->pid, server_xrdp.env_marker, &marker) == 0 && proc_getenv(p->pid, "DISPLAY", &display) == 0) {
                 _cleanup_free_ char *d = display_name(display);
                 uint32_t n;
                 for (size_t i = 0; d && d[0] == ':' && parse_u32(d + 1, &n) == 0 && i < t->n_other_displays; i++)
@@ -288,7 +287,7 @@ static int collect_unclaimed(const struct session *s, struct end_report *rep) {
         any.tree.orphans = TREE_ORPHANS_ANY;
         struct proc_info *procs = NULL;
         size_t n = 0, k = 0;
-        int r = proc_scan(&any, PROC_SCAN_UIDS, &procs, &n);
+        int r = membership_scan(&any, PROC_SCAN_UIDS, &procs, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -316,9 +315,13 @@ static int xrdp_end(const struct session *s, const struct terminate_options *o, 
         return r;
 }
 
-const struct backend backend_xrdp = {
+const struct desktop_server server_xrdp = {
         .name = "xrdp",
-        .probe = xrdp_probe,
+        .type = SESSION_TYPE_RDP,
+        .env_marker = "XRDP_SESSION",
+        .tree_only_note = N_("%s: note: session %s has no audit session, so it is known only by xrdp's processes; "
+                             "\"session required pam_loginuid.so\" in /etc/pam.d/xrdp-sesman gives new sessions one "
+                             "that no process can leave\n"),
         .enrich = xrdp_enrich,
         .end = xrdp_end,
         .record = record_session_logout,

@@ -4,17 +4,33 @@
 #include "pidref.h"
 #include "util.h"
 
-static int discover_with(const struct backend *b, struct session_list *l) {
-        *l = (struct session_list) { .backend = b };
+/* The registry: every kind logoff knows, each defined in its own file.
+ * Session hosts in the order --backend=auto tries them. */
+static const struct session_host *const session_hosts[] = { &host_logind, &host_kernel };
+static const struct desktop_server *const servers[] = { &server_xrdp, &server_x2go };
+
+const struct desktop_server *const *desktop_servers(size_t *ret_n) {
+        *ret_n = ARRAY_SIZE(servers);
+        return servers;
+}
+
+const char *session_backend_name(const struct session *s) {
+        return s->server ? s->server->name : s->host ? s->host->name : NULL;
+}
+
+bool session_host_authorizes(const struct session *s) {
+        return !s->server && s->host && s->host->authorizes;
+}
+
+static int discover_with(const struct session_host *h, struct session_list *l) {
+        *l = (struct session_list) { .host = h };
         _cleanup_free_ struct proc_info *all = NULL;
         size_t n_all = 0;
-        int r = b->discover(l);
+        int r = h->discover(l);
         if (r >= 0)
                 r = proc_scan_all(0, &all, &n_all);
-        if (r >= 0)
-                r = backend_xrdp.enrich(l, all, n_all);
-        if (r >= 0)
-                r = backend_x2go.enrich(l, all, n_all);
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(servers); i++)
+                r = servers[i]->enrich(l, all, n_all);
         for (size_t i = 0; r >= 0 && i < l->n; i++)
                 r = session_clean_text(&l->sessions[i]);
         if (r < 0) {
@@ -26,31 +42,29 @@ static int discover_with(const struct backend *b, struct session_list *l) {
         return 0;
 }
 
-int backends_discover(enum backend_choice choice, struct session_list *l, int *ret_fallback_error) {
+static int probe(const struct session_host *h) { return h->probe ? h->probe() : 0; }
+
+int backends_discover(const struct session_host *only, struct session_list *l, int *ret_fallback_error) {
         *ret_fallback_error = 0;
-        switch (choice) {
-        case BACKEND_KERNEL:
-                return discover_with(&backend_kernel, l);
-        case BACKEND_LOGIND: {
-                int r = backend_logind.probe();
-                return r < 0 ? r : discover_with(&backend_logind, l);
+        if (only) {
+                int r = probe(only);
+                return r < 0 ? r : discover_with(only, l);
         }
-        case BACKEND_AUTO:
-        default: {
-                /* Once logind answers, its sessions are the host's: a failure
-                 * to read them is reported, not papered over with another
-                 * view of the host. */
-                int r = backend_logind.probe();
+        /* Once a host answers, its sessions are the host's: a failure to
+         * read them is reported, not papered over with another view of the
+         * host.  *ret_fallback_error says why the first was not used. */
+        for (size_t i = 0; i < ARRAY_SIZE(session_hosts); i++) {
+                int r = probe(session_hosts[i]);
                 if (r == 0)
-                        return discover_with(&backend_logind, l);
-                *ret_fallback_error = r;
-                return discover_with(&backend_kernel, l);
+                        return discover_with(session_hosts[i], l);
+                if (i == 0)
+                        *ret_fallback_error = r;
         }
-        }
+        return -ENOENT;
 }
 
 int session_authorize(const struct session *s, struct end_report *rep) {
-        const struct backend *b = s->backend->authorize ? s->backend : s->underlying;
+        const struct session_host *b = s->host;
         if (!b || !b->authorize) {
                 *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
                 return -EACCES;
@@ -71,7 +85,7 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
          * looked at: none is sent, and the host is not asked either. */
         int r = pidfd_supported();
         if (r >= 0)
-                r = proc_scan(&s->member, o->graphical && o->ask_desktop ? PROC_SCAN_UIDS : 0, &known, &n_known);
+                r = membership_scan(&s->member, o->graphical && o->ask_desktop ? PROC_SCAN_UIDS : 0, &known, &n_known);
         if (r < 0) {
                 *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
                 return r;
@@ -98,7 +112,7 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
                 if (desktop_result == -ECANCELED) {
                         *rep = (struct end_report) { .forgotten = -1, .authorizer = authorizer,
                                                      .desktop_result = 0, .desktop = desktop };
-                        r = proc_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
+                        r = membership_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
                         return r < 0 ? r : -ECANCELED;
                 }
         }
@@ -106,11 +120,15 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
         struct terminate_options to = *o;
         to.known = known;
         to.n_known = n_known;
-        r = s->backend->end(s, &to, rep);
+        r = s->server ? s->server->end(s, &to, rep) : s->host->end(s, &to, rep);
         rep->authorizer = authorizer;
         rep->desktop_result = desktop_result;
         rep->desktop = desktop;
         return r;
+}
+
+int session_record(const struct session *s, struct record_report *rep) {
+        return s->server ? s->server->record(s, rep) : s->host->record(s, rep);
 }
 
 void end_report_done(struct end_report *rep) {

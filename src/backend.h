@@ -3,7 +3,6 @@
 
 #include <stdbool.h>
 
-#include "args.h"
 #include "desktop.h"
 #include "procscan.h"
 #include "records.h"
@@ -57,45 +56,77 @@ struct record_report {
         int wtmpdb;               /* likewise, for wtmpdb */
 };
 
-struct backend {
+/* Who keeps the host's login sessions: the kernel's audit sessions with
+ * utmp, or logind.  One of them finds every session. */
+struct session_host {
         const char *name;
-        /* Whether this host runs it and it answers: 0, or a negative errno. */
+        /* Whether this host runs it and it answers: 0, or a negative errno;
+         * NULL: it is always there. */
         int (*probe)(void);
         /* Every login session it knows, with the caller's own marked
          * current. */
         int (*discover)(struct session_list *l);
-        /* A remote desktop server's: tells the sessions another backend
-         * found what it knows of them and adds its own, from one snapshot
-         * of every process (sorted by pid) that they share. */
-        int (*enrich)(struct session_list *l, const struct proc_info *all, size_t n_all);
         /* Where only its yes lets the caller end the session: whether it
          * says yes, before anything is done.  0, or -EACCES with *rep
          * saying why.  NULL: the host decides when it is asked to end it. */
         int (*authorize)(const struct session *s, struct end_report *rep);
-        /* Ends the session: its host first where it has one, then every
+        /* Ends the session: the host first where it is asked, then every
          * process that is left.  -EACCES when the host refused. */
         int (*end)(const struct session *s, const struct terminate_options *o, struct end_report *rep);
         /* Closes the session's login records where the host keeps them. */
         int (*record)(const struct session *s, struct record_report *rep);
         /* Whether it decides itself who may end a session (polkit): then a
-         * caller without CAP_KILL asks it rather than being refused. */
+         * caller without CAP_KILL asks it rather than being refused; the
+         * polkit action that lets a caller, for the messages. */
         bool authorizes;
+        const char *authorize_action;
 };
 
-extern const struct backend backend_kernel;
-extern const struct backend backend_logind;
-/* Adds xrdp's sessions to those another backend found, and tells those it
- * found already (by their audit session or cgroup) what xrdp knows. */
-extern const struct backend backend_xrdp;
-/* Tells the login sessions that run an X2Go desktop what X2Go knows, and
- * takes over ending them. */
-extern const struct backend backend_x2go;
+/* A remote desktop server (xrdp, X2Go): its desktops run in the host's
+ * login sessions, or beside them where its logins leave no mark. */
+struct desktop_server {
+        const char *name;
+        /* What its sessions are, and the variable their processes carry. */
+        enum session_type type;
+        const char *env_marker;
+        /* Tells the sessions a session host found what the server knows of
+         * them, and adds its own, from one snapshot of every process
+         * (sorted by pid) that they share.  A session it takes over ending
+         * gets s->server set. */
+        int (*enrich)(struct session_list *l, const struct proc_info *all, size_t n_all);
+        /* What the listing notes of a session it knows only by its process
+         * tree (a format: program name, session ID), and how to give such
+         * sessions a mark no process can leave; NULL: none. */
+        const char *tree_only_note;
+        /* Ends and records a session it took over. */
+        int (*end)(const struct session *s, const struct terminate_options *o, struct end_report *rep);
+        int (*record)(const struct session *s, struct record_report *rep);
+};
 
-/* Discovers the sessions with the chosen backend.  auto takes logind when
- * it runs and answers, else the kernel's audit sessions; *ret_fallback_error
- * then says why logind was not used (0 when it was, or was not wanted).
+/* The session hosts, in the order --backend=auto tries them, and the
+ * remote desktop servers; each is defined in its own backend-NAME.c. */
+extern const struct session_host host_kernel;
+extern const struct session_host host_logind;
+extern const struct desktop_server server_xrdp;
+extern const struct desktop_server server_x2go;
+
+/* Every remote desktop server logoff knows (the registry's table). */
+const struct desktop_server *const *desktop_servers(size_t *ret_n);
+
+/* The name of what found or ends s ("logind", "kernel", "xrdp", "x2go"). */
+const char *session_backend_name(const struct session *s);
+
+/* Whether a caller without CAP_KILL may ask the session's host (which
+ * decides through polkit) rather than be refused: only where the host
+ * itself ends the session. */
+bool session_host_authorizes(const struct session *s);
+
+/* Discovers the sessions with the session host only (NULL: the first of
+ * the registry's that runs and answers: logind, else the kernel's audit
+ * sessions; *ret_fallback_error then says why logind was not used, 0 when
+ * it was or was not wanted).
  * The remote desktop servers' sessions are added in every case. */
-int backends_discover(enum backend_choice choice, struct session_list *l, int *ret_fallback_error);
+int backends_discover(const struct session_host *only, struct session_list *l, int *ret_fallback_error);
 
 /* Where only the host's yes lets the caller end s: whether it says yes
  * (0), or -EACCES with *rep saying why. */
@@ -103,6 +134,9 @@ int session_authorize(const struct session *s, struct end_report *rep);
 
 /* Ends the session through its backend, counting its processes first. */
 int session_end(const struct session *s, const struct terminate_options *o, struct end_report *rep);
+
+/* Closes its records, as the one that ended it keeps them. */
+int session_record(const struct session *s, struct record_report *rep);
 
 void end_report_done(struct end_report *rep);
 

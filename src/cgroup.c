@@ -6,6 +6,62 @@
 
 #include "util.h"
 
+/* ---- cgroup paths, as /proc/PID/cgroup tells them ------------------------ */
+
+/* "name=elogind" in "4:cpu,name=elogind:/path" (a named hierarchy may share
+ * its line with controllers); "" only in the unified "0::/path". */
+static bool hierarchy_matches(const char *controllers, size_t len, const char *hierarchy) {
+        size_t hlen = strlen(hierarchy);
+        if (hlen == 0)
+                return len == 0;
+        for (const char *p = controllers, *end = controllers + len; p < end;) {
+                const char *comma = memchr(p, ',', (size_t) (end - p));
+                size_t item = (size_t) ((comma ? comma : end) - p);
+                if (item == hlen && memcmp(p, hierarchy, hlen) == 0)
+                        return true;
+                p += item + 1;
+        }
+        return false;
+}
+
+int cgroup_path_in(const char *text, const char *hierarchy, char **ret) {
+        for (const char *line = text; line && *line;) {
+                const char *eol = strchr(line, '\n');
+                size_t len = eol ? (size_t) (eol - line) : strlen(line);
+                const char *c1 = memchr(line, ':', len);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line)) : NULL;
+                if (c2 && hierarchy_matches(c1 + 1, (size_t) (c2 - c1 - 1), hierarchy) &&
+                    (hierarchy[0] || (c1 - line == 1 && line[0] == '0'))) {
+                        char *v = strndup(c2 + 1, len - (size_t) (c2 + 1 - line));
+                        if (!v)
+                                return -ENOMEM;
+                        *ret = v;
+                        return 0;
+                }
+                line = eol ? eol + 1 : NULL;
+        }
+        return -ENOENT;
+}
+
+bool cgroup_path_under(const char *path, const char *dir) {
+        size_t len = strlen(dir);
+        if (len > 0 && dir[len - 1] == '/')
+                len--; /* "/" contains everything */
+        return strncmp(path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
+}
+
+int cgroup_path_of_pid(pid_t pid, const char *hierarchy, char **ret) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
+        _cleanup_free_ char *s = NULL;
+        int r = read_small_file_at(AT_FDCWD, path, &s, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        return cgroup_path_in(s, hierarchy, ret);
+}
+
+/* ---- cgroup v2 directories ---------------------------------------------- */
+
 /* Where a cgroup file system is mounted: of type fstype ("cgroup2"), and,
  * when controller is not NULL, with that controller among its options. */
 static int find_cgroup_mount(const char *fstype, const char *controller, char **ret) {
@@ -92,14 +148,14 @@ int cgroup_v1_frozen(pid_t pid) {
         return strncmp(state, "FROZEN", 6) == 0 || strncmp(state, "FREEZING", 8) == 0;
 }
 
-int cgroup_dir_of_membership(const struct membership *m, char **ret_dir) {
-        if (!m->cgroup || (m->cgroup_hierarchy && m->cgroup_hierarchy[0]) || streq(m->cgroup, "/"))
+int cgroup_dir_of(const char *cgroup, const char *hierarchy, char **ret_dir) {
+        if (!cgroup || (hierarchy && hierarchy[0]) || streq(cgroup, "/"))
                 return -ENOENT;
         _cleanup_free_ char *mount = NULL, *dir = NULL;
         int r = cgroup2_mount(&mount);
         if (r < 0)
                 return r;
-        if (asprintf(&dir, "%s%s", mount, m->cgroup) < 0) {
+        if (asprintf(&dir, "%s%s", mount, cgroup) < 0) {
                 dir = NULL;
                 return -ENOMEM;
         }
@@ -145,7 +201,7 @@ static int walk_tree(const char *dir, unsigned depth, procs_fn fn, void *userdat
 
 /* -EEXIST when a process of the list is no member. */
 static int only_members(const char *procs, void *userdata) {
-        const struct membership *m = userdata;
+        const struct proc_filter *members = userdata;
         char *save = NULL;
         _cleanup_free_ char *copy = strdup(procs);
         if (!copy)
@@ -162,7 +218,10 @@ static int only_members(const char *procs, void *userdata) {
                                 continue;
                         return -errno;
                 }
-                int r = membership_contains_at(m, fd);
+                uint32_t audit_id;
+                int r = proc_session_id_at(fd, &audit_id);
+                if (r >= 0)
+                        r = members->contains(fd, audit_id, members->data);
                 if (vanished(r))
                         continue;
                 if (r < 0)
@@ -217,7 +276,7 @@ static void strv_free(char **v, size_t n) {
         free(v);
 }
 
-int cgroup_find_own(const struct membership *m, const struct proc_info *procs, size_t n, pid_t self,
+int cgroup_find_own(const struct proc_filter *members, const struct proc_info *procs, size_t n, pid_t self,
                     char **ret_dir) {
         _cleanup_free_ char *mount = NULL, *dir = NULL;
         int r = cgroup2_mount(&mount);
@@ -232,7 +291,7 @@ int cgroup_find_own(const struct membership *m, const struct proc_info *procs, s
         for (size_t i = 0; i < n; i++) {
                 if (!proc_is_alive(&procs[i]) || procs[i].pid == self)
                         continue;
-                r = proc_cgroup_path(procs[i].pid, "", &paths[n_paths]);
+                r = cgroup_path_of_pid(procs[i].pid, "", &paths[n_paths]);
                 if (r == -ESRCH)
                         continue;
                 if (r < 0)
@@ -256,7 +315,7 @@ int cgroup_find_own(const struct membership *m, const struct proc_info *procs, s
                 r = -ENOMEM;
                 goto out;
         }
-        r = walk_tree(dir, 0, only_members, (void *) m);
+        r = walk_tree(dir, 0, only_members, (void *) members);
         if (r == -EEXIST)
                 r = -ENOENT; /* shared with processes of other sessions */
         if (r == 0)
@@ -268,7 +327,7 @@ out:
 
 bool cgroup_holds_self(const char *dir) {
         _cleanup_free_ char *mount = NULL, *path = NULL, *full = NULL;
-        if (cgroup2_mount(&mount) < 0 || proc_cgroup_path(getpid(), "", &path) < 0)
+        if (cgroup2_mount(&mount) < 0 || cgroup_path_of_pid(getpid(), "", &path) < 0)
                 return true; /* cannot tell: do not risk it */
         if (asprintf(&full, "%s%s", mount, path) < 0) {
                 full = NULL;

@@ -6,11 +6,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "membership.h"
 #include "procscan.h"
 
-/* A session's cgroup v2 directory: freeze, cgroup.kill, cgroup.events.
- * Knows nothing of reports; returns 0 or a negative errno. */
+/* Cgroups: the paths /proc/PID/cgroup gives, and a session's cgroup v2
+ * directory (freeze, cgroup.kill, cgroup.events).  Knows nothing of
+ * sessions or reports; returns 0 or a negative errno. */
+
+/* The path of the process in the given hierarchy ("" for unified,
+ * "name=elogind" ...), parsed from the text of /proc/PID/cgroup; and read
+ * from there for pid (-ESRCH when it is gone). */
+int cgroup_path_in(const char *proc_cgroup_text, const char *hierarchy, char **ret);
+int cgroup_path_of_pid(pid_t pid, const char *hierarchy, char **ret);
+
+/* Whether path is dir or lies below it. */
+bool cgroup_path_under(const char *path, const char *dir);
 
 /* Where the unified hierarchy is mounted: /sys/fs/cgroup on a pure v2 host,
  * /sys/fs/cgroup/unified on a hybrid one. */
@@ -20,14 +29,14 @@ int cgroup2_mount(char **ret);
  * where even SIGKILL waits for a thaw: 1, 0, or a negative errno. */
 int cgroup_v1_frozen(pid_t pid);
 
-/* The directory of m's cgroup when it is in the unified hierarchy and
- * exists; -ENOENT otherwise. */
-int cgroup_dir_of_membership(const struct membership *m, char **ret_dir);
+/* The directory of a cgroup path of that hierarchy when it is the unified
+ * one and exists; -ENOENT otherwise. */
+int cgroup_dir_of(const char *cgroup, const char *hierarchy, char **ret_dir);
 
 /* The cgroup v2 directory that holds exactly the session's processes (and
  * nothing else), as logind makes one per session; for a session known only
  * by its audit ID.  procs are its members.  -ENOENT when it has none. */
-int cgroup_find_own(const struct membership *m, const struct proc_info *procs, size_t n, pid_t self,
+int cgroup_find_own(const struct proc_filter *members, const struct proc_info *procs, size_t n, pid_t self,
                     char **ret_dir);
 
 /* Whether this process itself lies in the cgroup v2 directory dir (under

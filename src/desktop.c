@@ -418,7 +418,7 @@ static int count_left(const struct session *s, const struct proc_info *manager, 
                       bool *ret_manager_alive) {
         struct proc_info *procs = NULL;
         size_t n = 0;
-        int r = proc_scan(&s->member, PROC_SCAN_UIDS, &procs, &n);
+        int r = membership_scan(&s->member, PROC_SCAN_UIDS, &procs, &n);
         if (r < 0)
                 return r;
         *ret = proc_count_alive_of(procs, n, s->uid);

@@ -176,7 +176,10 @@ static int run_remote(const struct options *o) {
 static int discover_and_select(const struct options *o, bool any_is_fine, struct session_list *l,
                                const struct session **ret) {
         int fallback = 0;
-        int r = backends_discover(o->backend, l, &fallback);
+        const struct session_host *only = o->backend == BACKEND_KERNEL   ? &host_kernel
+                                          : o->backend == BACKEND_LOGIND ? &host_logind
+                                                                         : NULL;
+        int r = backends_discover(only, l, &fallback);
         if (r < 0 && o->backend == BACKEND_LOGIND) {
                 fprintf(stderr, _("%s: cannot reach logind: %s\n"), program_name, strerror(-r));
                 return EXIT_FAILURE_GENERIC;
@@ -220,7 +223,7 @@ static int run_list(const struct options *o) {
 static int dry_run(const struct options *o, const struct session *s) {
         struct proc_info *procs = NULL;
         size_t n = 0;
-        int r = proc_scan(&s->member, PROC_SCAN_UIDS, &procs, &n);
+        int r = membership_scan(&s->member, PROC_SCAN_UIDS, &procs, &n);
         if (r < 0) {
                 _cleanup_free_ char *b = NULL;
                 fprintf(stderr, _("%s: cannot read the processes of session %s: %s\n"), program_name,
@@ -253,7 +256,7 @@ static int end_session(const struct options *o, const struct session *s, const s
 
         struct terminate_options to = {
                 .timeout_usec = o->timeout_usec,
-                .caller = caller,
+                .cap_kill = caller->cap_kill,
                 .host_must_agree = host_must_agree,
                 .graphical = session_is_graphical(s),
                 .owner = s->uid,
@@ -287,7 +290,7 @@ static int end_session(const struct options *o, const struct session *s, const s
         int code = report_end(o, s, &host, r);
         if (code == EXIT_OK) {
                 struct record_report rec;
-                (void) s->backend->record(s, &rec);
+                (void) session_record(s, &rec);
                 code = report_records(o, s, &rec);
         }
         if (code == EXIT_OK)

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "cgroup.h"
 #include "procscan.h"
 #include "util.h"
 
@@ -17,48 +18,6 @@ void membership_done(struct membership *m) {
 
 bool membership_is_tree_only(const struct membership *m) {
         return m->tree.root > 0 && m->audit_id == AUDIT_SESSION_UNSET && !m->cgroup;
-}
-
-/* "name=elogind" in "4:cpu,name=elogind:/path" (a named hierarchy may share
- * its line with controllers); "" only in the unified "0::/path". */
-static bool hierarchy_matches(const char *controllers, size_t len, const char *hierarchy) {
-        size_t hlen = strlen(hierarchy);
-        if (hlen == 0)
-                return len == 0;
-        for (const char *p = controllers, *end = controllers + len; p < end;) {
-                const char *comma = memchr(p, ',', (size_t) (end - p));
-                size_t item = (size_t) ((comma ? comma : end) - p);
-                if (item == hlen && memcmp(p, hierarchy, hlen) == 0)
-                        return true;
-                p += item + 1;
-        }
-        return false;
-}
-
-int cgroup_path_in(const char *text, const char *hierarchy, char **ret) {
-        for (const char *line = text; line && *line;) {
-                const char *eol = strchr(line, '\n');
-                size_t len = eol ? (size_t) (eol - line) : strlen(line);
-                const char *c1 = memchr(line, ':', len);
-                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line)) : NULL;
-                if (c2 && hierarchy_matches(c1 + 1, (size_t) (c2 - c1 - 1), hierarchy) &&
-                    (hierarchy[0] || (c1 - line == 1 && line[0] == '0'))) {
-                        char *v = strndup(c2 + 1, len - (size_t) (c2 + 1 - line));
-                        if (!v)
-                                return -ENOMEM;
-                        *ret = v;
-                        return 0;
-                }
-                line = eol ? eol + 1 : NULL;
-        }
-        return -ENOENT;
-}
-
-bool cgroup_path_under(const char *path, const char *dir) {
-        size_t len = strlen(dir);
-        if (len > 0 && dir[len - 1] == '/')
-                len--; /* "/" contains everything */
-        return strncmp(path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
 }
 
 int membership_contains_at(const struct membership *m, int procdir_fd) {
@@ -269,4 +228,28 @@ int membership_contains_known_at(const struct membership *m, int procdir_fd, uin
         if (r < 0)
                 return r;
         return cgroup_path_under(path, m->cgroup);
+}
+
+static int filter_contains(int procdir_fd, uint32_t audit_id, const void *data) {
+        return membership_contains_known_at(data, procdir_fd, audit_id);
+}
+
+struct proc_filter membership_filter(const struct membership *m) {
+        return (struct proc_filter) { .contains = filter_contains, .data = m };
+}
+
+int membership_scan(const struct membership *m, unsigned flags, struct proc_info **ret, size_t *ret_n) {
+        struct proc_filter f = membership_filter(m);
+        return proc_scan(&f, flags, ret, ret_n);
+}
+
+int membership_walk(const struct membership *m, proc_walk_fn fn, void *userdata) {
+        struct proc_filter f = membership_filter(m);
+        return proc_walk(&f, fn, userdata);
+}
+
+int membership_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+                           void *userdata) {
+        struct proc_filter f = membership_filter(m);
+        return proc_walk_except(&f, skip, n_skip, fn, userdata);
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "procscan.h"
+
 /* What makes a process part of a session.  Every signal logoff sends is
  * checked against it through the process's own /proc directory, so a
  * session's membership is data, not a global assumption.
@@ -88,13 +90,14 @@ int membership_contains_at(const struct membership *m, int procdir_fd);
 /* The same, for a walk that has read the process's audit session already. */
 int membership_contains_known_at(const struct membership *m, int procdir_fd, uint32_t audit_id);
 
-/* The path of the process in the given hierarchy ("" for unified), parsed
- * from the text of /proc/PID/cgroup. */
-int cgroup_path_in(const char *proc_cgroup_text, const char *hierarchy, char **ret);
+/* The members of m, as procscan.h's scans and walks take them. */
+struct proc_filter membership_filter(const struct membership *m);
+int membership_scan(const struct membership *m, unsigned flags, struct proc_info **ret, size_t *ret_n);
+int membership_walk(const struct membership *m, proc_walk_fn fn, void *userdata);
+int membership_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+                           void *userdata);
 
 /* Takes an audit session made inside the tree into it. */
 int process_tree_absorb(struct process_tree *t, uint32_t audit_id);
 int process_tree_add_other_display(struct process_tree *t, unsigned display);
 
-/* Whether path is dir or lies below it. */
-bool cgroup_path_under(const char *path, const char *dir);

@@ -166,7 +166,7 @@ int output_sessions_json(FILE *f, const struct session_list *l, const struct ses
                 else
                         fprintf(f, "%" PRIu32, s->audit_session);
                 fputs(",\"backend\":", f);
-                json_string(f, s->backend ? s->backend->name : NULL);
+                json_string(f, session_backend_name(s));
                 fputs(",\"name\":", f);
                 json_string(f, s->name);
                 fputs(",\"user\":", f);

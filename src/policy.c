@@ -37,7 +37,7 @@ enum policy_verdict policy_check(const struct session *s, const struct caller *c
                 return POLICY_ALLOW;
         if (c->cap_kill && s->uid == c->ruid)
                 return POLICY_ALLOW; /* the binary's CAP_KILL, for the caller's own sessions */
-        if (s->backend && s->backend->authorizes)
+        if (session_host_authorizes(s))
                 return POLICY_ASK_HOST;
         return POLICY_DENY_NOT_ALLOWED;
 }

@@ -7,7 +7,6 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
-#include "membership.h"
 #include "text.h"
 #include "util.h"
 
@@ -173,7 +172,7 @@ static int cmp_pid(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static int walk(const struct membership *m, bool every, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+static int walk(const struct proc_filter *f, bool every, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
                 void *userdata) {
         DIR *d = opendir("/proc");
         if (!d)
@@ -211,11 +210,11 @@ static int walk(const struct membership *m, bool every, const pid_t *skip, size_
                         goto out;
                 if (every)
                         ;
-                else if (!m) {
+                else if (!f) {
                         if (sid == AUDIT_SESSION_UNSET)
                                 continue;
                 } else {
-                        r = membership_contains_known_at(m, fd, sid);
+                        r = f->contains(fd, sid, f->data);
                         if (vanished(r) || r == 0)
                                 continue;
                         if (r < 0)
@@ -232,8 +231,8 @@ out:
         return r;
 }
 
-int proc_walk(const struct membership *m, proc_walk_fn fn, void *userdata) {
-        return walk(m, false, NULL, 0, fn, userdata);
+int proc_walk(const struct proc_filter *f, proc_walk_fn fn, void *userdata) {
+        return walk(f, false, NULL, 0, fn, userdata);
 }
 
 void proc_sort_pids(pid_t *pids, size_t n) {
@@ -241,9 +240,9 @@ void proc_sort_pids(pid_t *pids, size_t n) {
                 qsort(pids, n, sizeof(*pids), cmp_pid);
 }
 
-int proc_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+int proc_walk_except(const struct proc_filter *f, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
                      void *userdata) {
-        return walk(m, false, skip, n_skip, fn, userdata);
+        return walk(f, false, skip, n_skip, fn, userdata);
 }
 
 int proc_walk_all(proc_walk_fn fn, void *userdata) { return walk(NULL, true, NULL, 0, fn, userdata); }
@@ -277,9 +276,9 @@ static int collect_one(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
         return 0;
 }
 
-int proc_scan(const struct membership *m, unsigned flags, struct proc_info **ret, size_t *ret_n) {
+int proc_scan(const struct proc_filter *f, unsigned flags, struct proc_info **ret, size_t *ret_n) {
         struct collect c = { .flags = flags };
-        int r = proc_walk(m, collect_one, &c);
+        int r = proc_walk(f, collect_one, &c);
         if (r < 0) {
                 free(c.list);
                 return r;
@@ -441,12 +440,3 @@ uint64_t proc_now_ticks(void) {
         return since_boot * clock_ticks_per_sec() / 1000000u;
 }
 
-int proc_cgroup_path(pid_t pid, const char *hierarchy, char **ret) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
-        _cleanup_free_ char *s = NULL;
-        int r = read_small_file_at(AT_FDCWD, path, &s, NULL);
-        if (r < 0)
-                return r == -ENOENT ? -ESRCH : r;
-        return cgroup_path_in(s, hierarchy, ret);
-}

@@ -34,30 +34,37 @@ enum {
         PROC_SCAN_NS = 1 << 2,       /* child_pidns, from status */
 };
 
-struct membership;
+/* Which processes a walk or scan takes: contains(procdir_fd, audit_id,
+ * data) > 0 for those, 0 for the others, or a negative errno (one that
+ * says the process vanished leaves it out).  A NULL filter takes every
+ * process with an audit session.  membership.h makes one of a session's
+ * membership. */
+struct proc_filter {
+        int (*contains)(int procdir_fd, uint32_t audit_id, const void *data);
+        const void *data;
+};
 
-/* Every process (thread group) with an audit session when m is NULL, else
- * the members of m.  Processes that vanish during the scan are left out.
- * Returns 0 or a negative errno. */
-int proc_scan(const struct membership *m, unsigned flags, struct proc_info **ret, size_t *ret_n);
+/* Every process (thread group) the filter takes.  Processes that vanish
+ * during the scan are left out.  Returns 0 or a negative errno. */
+int proc_scan(const struct proc_filter *f, unsigned flags, struct proc_info **ret, size_t *ret_n);
 
 /* Every process of the host (thread group), sorted by pid, and the one with
  * a given pid in such a list. */
 int proc_scan_all(unsigned flags, struct proc_info **ret, size_t *ret_n);
 const struct proc_info *proc_find(const struct proc_info *sorted, size_t n, pid_t pid);
 
-/* Calls fn for every process with an audit session when m is NULL, else for
- * every member of m, with its /proc/PID directory fd and its audit session.
+/* Calls fn for every process the filter takes, with its /proc/PID
+ * directory fd and its audit session.
  * The fd stays bound to that very process: once it is reaped, reads through
  * it fail with ESRCH even if its pid is reused.  Processes that vanish are
  * left out; fn returns 0 or a negative errno, which ends the walk. */
 typedef int (*proc_walk_fn)(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata);
-int proc_walk(const struct membership *m, proc_walk_fn fn, void *userdata);
+int proc_walk(const struct proc_filter *f, proc_walk_fn fn, void *userdata);
 
 /* The same, leaving out the pids of skip (sorted with proc_sort_pids)
  * without even opening their /proc directories. */
 void proc_sort_pids(pid_t *pids, size_t n);
-int proc_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
+int proc_walk_except(const struct proc_filter *f, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
                      void *userdata);
 
 /* The same for every process of this PID namespace, in a session or not. */
@@ -154,6 +161,3 @@ uint64_t proc_start_realtime_usec(uint64_t start_ticks);
 /* Now, in the clock of start_ticks (clock ticks after boot); 0 if unknown. */
 uint64_t proc_now_ticks(void);
 
-/* The cgroup path of a process in a hierarchy ("" for the unified one,
- * "name=elogind" ...), from /proc/PID/cgroup. */
-int proc_cgroup_path(pid_t pid, const char *hierarchy, char **ret);

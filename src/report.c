@@ -86,14 +86,11 @@ void report_listing_notes(const struct options *o, const struct session_list *l,
                 return; /* "membership" says it there */
         for (size_t i = 0; i < l->n; i++) {
                 const struct session *s = &l->sessions[i];
-                if ((only && s != only) || !membership_is_tree_only(&s->member))
+                if ((only && s != only) || !membership_is_tree_only(&s->member) || !s->server ||
+                    !s->server->tree_only_note)
                         continue;
                 _cleanup_free_ char *b = NULL;
-                fprintf(stderr,
-                        _("%s: note: session %s has no audit session, so it is known only by xrdp's processes; "
-                          "\"session required pam_loginuid.so\" in /etc/pam.d/xrdp-sesman gives new sessions one "
-                          "that no process can leave\n"),
-                        program_name, printable_or_dash(s->id, &b));
+                fprintf(stderr, _(s->server->tree_only_note), program_name, printable_or_dash(s->id, &b));
         }
 }
 
@@ -165,8 +162,8 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
                 else if (desktop_result != -ENOENT)
                         printf(_("  could not reach it now: %s\n"), strerror(-desktop_result));
         }
-        if (s->backend && s->backend->authorizes && !graphical)
-                printf(_("  would ask %s to terminate it first\n"), s->backend->name);
+        if (session_host_authorizes(s) && !graphical)
+                printf(_("  would ask %s to terminate it first\n"), s->host->name);
         size_t shown = 0;
         for (size_t i = 0; i < n; i++) {
                 if (!proc_is_alive(&procs[i]) || procs[i].pid == getpid())
@@ -185,8 +182,8 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
                 printf(ngettext("  %zu process: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n",
                                 "  %zu processes: SIGHUP, SIGTERM and SIGCONT, then SIGKILL after %.1f s\n", shown),
                        shown, (double) o->timeout_usec / 1e6);
-        if (s->backend && s->backend->authorizes && graphical)
-                printf(_("  would then ask %s to terminate it, to finish what is left\n"), s->backend->name);
+        if (session_host_authorizes(s) && graphical)
+                printf(_("  would then ask %s to terminate it, to finish what is left\n"), s->host->name);
         if (s->utmp_line) {
                 _cleanup_free_ char *b = NULL;
                 printf(_("  would mark the utmp entry of %s dead and append a logout record to wtmp\n"),
@@ -316,7 +313,8 @@ static void report_desktop(const struct options *o, const struct end_report *rep
 static void report_host(const struct options *o, const struct session *s, const struct end_report *rep) {
         _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
         if (rep->authorizer && rep->ask_error == 0)
-                report_verbose(o, _("%s authorizes %s for this caller"), rep->authorizer, "org.freedesktop.login1.manage");
+                report_verbose(o, _("%s authorizes %s for this caller"), rep->authorizer,
+                               s->host && s->host->authorize_action ? s->host->authorize_action : "-");
         report_desktop(o, rep);
         report_server(o, s, rep);
         if (!rep->asked || rep->asked_after)
@@ -364,10 +362,12 @@ static void report_host_after(const struct options *o, const struct session *s, 
         }
 }
 
-int report_end(const struct options *o, const struct session *s, const struct end_report *host, int r) {
-        const struct terminate_report *rep = &host->procs;
+/* Why nothing was done, when nothing was: the host's no, or no pidfds.
+ * An exit status, or -1 when something was done. */
+static int report_denial(const struct session *s, const struct end_report *host, int r) {
         _cleanup_free_ char *bid = NULL;
         const char *id = printable_or_dash(s->id, &bid);
+        const char *action = s->host && s->host->authorize_action ? s->host->authorize_action : "-";
 
         if (r == -EACCES && host->ask_error == -EACCES) {
                 _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
@@ -377,7 +377,7 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         program_name, host->authorizer ? host->authorizer : host->asked, id,
                         printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
                         printable_or_dash(host->ask_error_message ? host->ask_error_message : host->ask_error_name, &b3),
-                        program_name, "org.freedesktop.login1.manage");
+                        program_name, action);
                 return EXIT_ACCESS_DENIED;
         }
         if (r == -EACCES && host->asked) {
@@ -390,7 +390,7 @@ int report_end(const struct options *o, const struct session *s, const struct en
                           "was signalled\n"
                           "%s: ending another user's session needs root, or the polkit action %s\n"),
                         program_name, host->authorizer ? host->authorizer : host->asked, id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
-                        why, program_name, "org.freedesktop.login1.manage");
+                        why, program_name, action);
                 return EXIT_ACCESS_DENIED;
         }
         if (r == -ENOSYS) {
@@ -400,6 +400,14 @@ int report_end(const struct options *o, const struct session *s, const struct en
                         program_name);
                 return EXIT_FAILURE_GENERIC;
         }
+        return -1;
+}
+
+/* What was done, round by round (/v), and who could not be signalled. */
+static void report_phases(const struct options *o, const struct session *s, const struct end_report *host, int r) {
+        const struct terminate_report *rep = &host->procs;
+        _cleanup_free_ char *bid = NULL;
+        const char *id = printable_or_dash(s->id, &bid);
         report_host(o, s, host);
         if (rep->thawed)
                 report_verbose(o, _("Thawed %s, which was frozen, so that its processes get their grace period"),
@@ -481,7 +489,13 @@ int report_end(const struct options *o, const struct session *s, const struct en
                                  "%u processes could not be signalled (not yours) but ended with the session",
                                  denied),
                         denied);
+}
 
+/* How it ended: survivors, an interruption, an error, or all gone. */
+static int report_outcome(const struct options *o, const struct session *s, const struct end_report *host, int r) {
+        const struct terminate_report *rep = &host->procs;
+        _cleanup_free_ char *bid = NULL;
+        const char *id = printable_or_dash(s->id, &bid);
         int code = EXIT_OK;
         if (r == -EBUSY) {
                 fprintf(stderr, ngettext("%s: session %s: %zu process survived:\n", "%s: session %s: %zu processes survived:\n",
@@ -544,6 +558,14 @@ int report_end(const struct options *o, const struct session *s, const struct en
                 report_host_after(o, s, host);
         }
         return code;
+}
+
+int report_end(const struct options *o, const struct session *s, const struct end_report *host, int r) {
+        int code = report_denial(s, host, r);
+        if (code >= 0)
+                return code;
+        report_phases(o, s, host, r);
+        return report_outcome(o, s, host, r);
 }
 
 /* What the admin can do about a login record that could not be written. */

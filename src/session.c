@@ -9,10 +9,12 @@
 #include "text.h"
 #include "util.h"
 
-bool session_is_graphical(const struct session *s) {
-        return s->type == SESSION_TYPE_X11 || s->type == SESSION_TYPE_WAYLAND || s->type == SESSION_TYPE_MIR ||
-               s->type == SESSION_TYPE_RDP || s->type == SESSION_TYPE_X2GO;
+bool session_type_is_graphical(enum session_type t) {
+        return t == SESSION_TYPE_X11 || t == SESSION_TYPE_WAYLAND || t == SESSION_TYPE_MIR || t == SESSION_TYPE_RDP ||
+               t == SESSION_TYPE_X2GO;
 }
+
+bool session_is_graphical(const struct session *s) { return session_type_is_graphical(s->type); }
 
 const char *session_state_to_string(enum session_state s) {
         return s == SESSION_ACTIVE ? "Active" : "Disc";
@@ -174,7 +176,7 @@ struct session *session_list_append(struct session_list *l) {
         *s = (struct session) {
                 .audit_session = AUDIT_SESSION_UNSET,
                 .member = { .audit_id = AUDIT_SESSION_UNSET },
-                .backend = l->backend,
+                .host = l->host,
                 .idle_usec = -1,
         };
         return s;

@@ -7,7 +7,8 @@
 
 #include "membership.h"
 
-struct backend;
+struct session_host;
+struct desktop_server;
 
 enum session_state {
         SESSION_ACTIVE,       /* its terminal, display or connection is still there */
@@ -31,7 +32,13 @@ enum session_type {
 struct session {
         char *id;                 /* the backend's ID: "3", "c1" */
         uint32_t audit_session;   /* AUDIT_SESSION_UNSET: none */
-        const struct backend *backend;
+        /* The session host that found its login; NULL for a remote
+         * desktop's session that no login marks (xrdp without
+         * pam_loginuid on a host without logind). */
+        const struct session_host *host;
+        /* The remote desktop server that ends it, where it took that over
+         * (or found it itself); NULL: its host ends it. */
+        const struct desktop_server *server;
         struct membership member; /* what makes a process part of it */
         char *name;               /* "pts/3", "tty2", ":10"; NULL when it has none */
         char *user;
@@ -55,17 +62,14 @@ struct session {
         char *utmp_id;
         char *utmp_line;
         pid_t utmp_pid;
-        /* A remote desktop server's own name for it (X2Go's session ID), and
-         * the backend that found the login it runs in, when the server's
-         * backend took over ending it. */
+        /* A remote desktop server's own name for it (X2Go's session ID). */
         char *desktop_id;
-        const struct backend *underlying;
 };
 
 struct session_list {
         struct session *sessions;
         size_t n, alloc;
-        const struct backend *backend;
+        const struct session_host *host; /* the one that found them */
         /* /proc hides other users' processes from the caller (hidepid):
          * their sessions may be missing, or shown without processes. */
         bool others_hidden;
@@ -102,6 +106,7 @@ void session_list_sort(struct session_list *l);
 
 /* An X display, Wayland or Mir, as a display manager, xrdp or X2Go makes
  * them: it ends in its server's order (terminate.h). */
+bool session_type_is_graphical(enum session_type t);
 bool session_is_graphical(const struct session *s);
 
 const char *session_state_to_string(enum session_state s);

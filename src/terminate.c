@@ -285,7 +285,7 @@ static int signal_round_sparing(const struct membership *m, bool spare_root, str
                 .tick = proc_now_ticks(),
         };
         t->round++;
-        int r = proc_walk(m, round_visit, &rd);
+        int r = membership_walk(m, round_visit, &rd);
         if (r < 0)
                 return r;
         *ret = rd.c;
@@ -301,7 +301,7 @@ static int signal_round(const struct membership *m, struct tracker *t, unsigned 
 static int collect_left(const struct membership *m, struct terminate_report *rep) {
         struct proc_info *procs = NULL;
         size_t n = 0, k = 0;
-        int r = proc_scan(m, PROC_SCAN_UIDS, &procs, &n);
+        int r = membership_scan(m, PROC_SCAN_UIDS, &procs, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
@@ -353,15 +353,16 @@ static int split_dying(struct terminate_report *rep) {
  * or for a session known only by its audit ID, the one that holds exactly
  * its processes. */
 static int find_cgroup(const struct membership *m, char **ret_dir) {
-        int r = cgroup_dir_of_membership(m, ret_dir);
+        int r = cgroup_dir_of(m->cgroup, m->cgroup_hierarchy, ret_dir);
         if (r != -ENOENT || m->cgroup)
                 return r;
         struct proc_info *procs = NULL;
         size_t n = 0;
-        r = proc_scan(m, 0, &procs, &n);
+        r = membership_scan(m, 0, &procs, &n);
         if (r < 0)
                 return r;
-        r = cgroup_find_own(m, procs, n, self_pid, ret_dir);
+        struct proc_filter members = membership_filter(m);
+        r = cgroup_find_own(&members, procs, n, self_pid, ret_dir);
         free(procs);
         return r;
 }
@@ -377,10 +378,10 @@ static int thaw_leftover(const struct membership *m, const struct terminate_opti
         for (size_t i = 0; i < o->n_known && !first; i++)
                 if (is_live(&o->known[i]))
                         first = &o->known[i];
-        if (!first || !o->caller->cap_kill)
+        if (!first || !o->cap_kill)
                 return 0;
         _cleanup_free_ char *mount = NULL, *path = NULL, *dir = NULL;
-        if (cgroup2_mount(&mount) < 0 || proc_cgroup_path(first->pid, "", &path) < 0)
+        if (cgroup2_mount(&mount) < 0 || cgroup_path_of_pid(first->pid, "", &path) < 0)
                 return 0; /* no cgroup v2 here, or the process is gone */
         if (asprintf(&dir, "%s%s", mount, path) < 0) {
                 dir = NULL;
@@ -418,7 +419,7 @@ static int kill_outside(const char *dir, const struct membership *m, const pid_t
                 .sigs = kill_sig, .n_sigs = 1, .counter = &rep->killed, .rep = rep,
         };
         /* The frozen cgroup's processes are not even looked at. */
-        r = proc_walk_except(&by_audit, frozen, n_frozen, round_visit, &rd);
+        r = membership_walk_except(&by_audit, frozen, n_frozen, round_visit, &rd);
         *ret = rd.c;
         return r;
 }
@@ -680,7 +681,7 @@ int session_terminate(const struct membership *m, const struct terminate_options
                 /* Not when logoff ends its own session from inside that
                  * cgroup: cgroup.kill would end logoff before its work. */
                 _cleanup_free_ char *dir = NULL;
-                bool own = o->caller->cap_kill && find_cgroup(m, &dir) == 0 && !cgroup_holds_self(dir);
+                bool own = o->cap_kill && find_cgroup(m, &dir) == 0 && !cgroup_holds_self(dir);
                 bool over = false;
                 if (own) {
                         /* A path is text from outside (a user names the

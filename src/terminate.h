@@ -4,13 +4,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "policy.h"
 #include "membership.h"
 #include "procscan.h"
 
 struct terminate_options {
         uint64_t timeout_usec;      /* after SIGHUP/SIGTERM, before SIGKILL */
-        const struct caller *caller;
+        bool cap_kill;              /* the caller may signal any process (policy.h: caller) */
         /* The caller may end this session only with its host's yes (the
          * policy left it to logind and polkit): where the host cannot be
          * asked, or gives any other answer, nothing is signalled. */

@@ -54,7 +54,7 @@ struct snapshot {
 static int take_snapshot(const struct session *s, struct snapshot *snap) {
         free(snap->procs);
         *snap = (struct snapshot) { 0 };
-        int r = proc_scan(&s->member, PROC_SCAN_UIDS, &snap->procs, &snap->n);
+        int r = membership_scan(&s->member, PROC_SCAN_UIDS, &snap->procs, &snap->n);
         if (r < 0)
                 return r;
         snap->user_procs = proc_count_alive_of(snap->procs, snap->n, s->uid);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "membership.h"
 #include "procscan.h"
 #include "text.h"

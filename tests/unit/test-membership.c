@@ -14,32 +14,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static void test_parse(void) {
-        const char *hybrid = "12:pids:/user.slice/user-1000.slice/session-3.scope\n"
-                             "1:name=systemd:/user.slice/user-1000.slice/session-3.scope\n"
-                             "0::/user.slice/user-1000.slice/session-3.scope\n";
-        const char *elogind = "2:cpu,name=elogind:/3\n1:name=systemd:/\n0::/init.scope\n";
-        char *p = NULL;
-        CHECK(cgroup_path_in(hybrid, "", &p) == 0 && streq(p, "/user.slice/user-1000.slice/session-3.scope"),
-              "unified line");
-        free(p);
-        p = NULL;
-        CHECK(cgroup_path_in(elogind, "name=elogind", &p) == 0 && streq(p, "/3"),
-              "a named hierarchy sharing its line with a controller");
-        free(p);
-        p = NULL;
-        CHECK(cgroup_path_in(elogind, "name=elo", &p) == -ENOENT, "no prefix match of hierarchy names");
-        CHECK(cgroup_path_in("1:name=systemd:/x\n", "", &p) == -ENOENT, "no unified line: not found");
-        CHECK(cgroup_path_in("", "", &p) == -ENOENT, "empty file");
-        CHECK(cgroup_path_in("0::/a:b\n", "", &p) == 0 && streq(p, "/a:b"), "a colon inside the path");
-        free(p);
-
-        CHECK(cgroup_path_under("/a/session-3.scope", "/a/session-3.scope"), "the cgroup itself");
-        CHECK(cgroup_path_under("/a/session-3.scope/sub", "/a/session-3.scope"), "below it");
-        CHECK(!cgroup_path_under("/a/session-3.scope2", "/a/session-3.scope"), "a sibling with a longer name");
-        CHECK(!cgroup_path_under("/a", "/a/session-3.scope"), "its parent");
-        CHECK(cgroup_path_under("/anything", "/"), "the root holds everything");
-}
 
 static bool alive(pid_t pid) { return waitpid(pid, NULL, WNOHANG) == 0; }
 
@@ -102,11 +76,10 @@ static void test_real_cgroup(void) {
 
         struct proc_info *procs = NULL;
         size_t n = 0;
-        CHECK(proc_scan(&m, 0, &procs, &n) == 0 && n == 2, "a scan by cgroup finds exactly the two (found %zu)", n);
+        CHECK(membership_scan(&m, 0, &procs, &n) == 0 && n == 2, "a scan by cgroup finds exactly the two (found %zu)", n);
         free(procs);
 
-        struct caller caller = { .cap_kill = true };
-        struct terminate_options o = { .timeout_usec = 200000, .caller = &caller };
+        struct terminate_options o = { .timeout_usec = 200000, .cap_kill = true };
         struct terminate_report rep;
         int r = session_terminate(&m, &o, &rep);
         CHECK(r == 0, "session_terminate: %s", strerror(-r));
@@ -174,8 +147,7 @@ static void test_member_outside_the_cgroup(void) {
         CHECK(f && fputs(buf, f) >= 0 && fclose(f) == 0, "one of them moved into the cgroup");
 
         struct membership m = { .audit_id = sid, .cgroup = name, .cgroup_hierarchy = "" };
-        struct caller caller = { .cap_kill = true };
-        struct terminate_options o = { .timeout_usec = 100000, .caller = &caller };
+        struct terminate_options o = { .timeout_usec = 100000, .cap_kill = true };
         struct terminate_report rep;
         int r = session_terminate(&m, &o, &rep);
         CHECK(r == 0, "session_terminate: %s", strerror(-r));
@@ -292,7 +264,6 @@ static void test_tree_rules(void) {
 }
 
 int main(void) {
-        test_parse();
         test_tree_rules();
         test_real_cgroup();
         test_member_outside_the_cgroup();

@@ -8,6 +8,8 @@
 #include "tap.h"
 #include "util.h"
 
+#include <sys/sysmacros.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -179,7 +181,7 @@ static void test_discover_real_session(void) {
 
         struct session_list l;
         int fallback;
-        CHECK(backends_discover(BACKEND_KERNEL, &l, &fallback) == 0, "discover");
+        CHECK(backends_discover(&host_kernel, &l, &fallback) == 0, "discover");
         const struct session *found = NULL;
         for (size_t i = 0; i < l.n; i++)
                 if (l.sessions[i].audit_session == sid)
@@ -190,7 +192,7 @@ static void test_discover_real_session(void) {
                 snprintf(want, sizeof(want), "%u", sid);
                 CHECK(streq(found->id, want), "its ID is the audit session number");
                 CHECK(found->member.audit_id == sid && !found->member.cgroup, "membership by audit session");
-                CHECK(found->backend == &backend_kernel, "found by the kernel backend");
+                CHECK(found->host == &host_kernel, "found by the kernel backend");
                 CHECK(found->leader == child, "its leader is the child");
                 CHECK(found->processes == 1, "it has one process");
                 CHECK(streq(found->user, "root") && found->uid == 0, "it belongs to root");
@@ -203,7 +205,24 @@ static void test_discover_real_session(void) {
         waitpid(child, NULL, 0);
 }
 
+static void test_tty_names(void) {
+        char *s = NULL;
+        CHECK(tty_name_from_dev(makedev(136, 3), &s) == 0 && streq(s, "pts/3"), "pts/3");
+        free(s);
+        CHECK(tty_name_from_dev(makedev(137, 1), &s) == 0 && streq(s, "pts/257"), "pts/257");
+        free(s);
+        CHECK(tty_name_from_dev(makedev(4, 2), &s) == 0 && streq(s, "tty2"), "tty2");
+        free(s);
+        CHECK(tty_name_from_dev(makedev(4, 64), &s) == 0 && streq(s, "ttyS0"), "ttyS0");
+        free(s);
+        CHECK(tty_name_from_dev(makedev(5, 1), &s) == 0 && streq(s, "console"), "console");
+        free(s);
+        CHECK(tty_line_is_console("console") && tty_line_is_console("/dev/console"), "console line");
+        CHECK(!tty_line_is_console("pts/0") && !tty_line_is_console(NULL), "pts is not the console");
+}
+
 int main(void) {
+        test_tty_names();
         test_select();
         test_display_names();
         test_output();

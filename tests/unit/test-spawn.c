@@ -143,7 +143,7 @@ static void test_spawn_as_root(void) {
             asprintf(&own_procs, "%s/cgroup.procs", own) < 0 || asprintf(&parent, "/logoff-unit-slice-%d", (int) getpid()) < 0 ||
             asprintf(&parent_path, "%s%s", mount, parent) < 0)
                 abort();
-        (void) proc_cgroup_path(getpid(), "", &orig);
+        (void) cgroup_path_of_pid(getpid(), "", &orig);
         CHECK(mkdir(own, 0755) == 0 && write_text(own_procs, "0") == 0, "the caller in a cgroup of its own");
 
         _cleanup_free_ char *out = in_dir("spawn.out"), *pidfile = in_dir("spawn.pid"), *script = NULL;
@@ -176,7 +176,7 @@ static void test_spawn_as_root(void) {
         (void) proc_session_id(getpid(), &sid_after);
         CHECK(sid_after == own_sid && sid_after != AUDIT_SESSION_UNSET, "the caller keeps its own audit session");
         _cleanup_free_ char *self_cg = NULL, *want_self = NULL;
-        (void) proc_cgroup_path(getpid(), "", &self_cg);
+        (void) cgroup_path_of_pid(getpid(), "", &self_cg);
         if (asprintf(&want_self, "/logoff-unit-%d", (int) getpid()) < 0)
                 abort();
         CHECK(self_cg && streq(self_cg, want_self), "the caller keeps its own cgroup");

@@ -15,7 +15,7 @@ static int scan_one(uint32_t sid, pid_t pid, struct proc_info *ret) {
         struct proc_info *procs = NULL;
         size_t n = 0;
         struct membership m = by_audit(sid);
-        int r = proc_scan(&m, 0, &procs, &n);
+        int r = membership_scan(&m, 0, &procs, &n);
         if (r < 0)
                 return r;
         r = -ENOENT;

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* remote.c: the command line /server: runs, quoted for the remote shell. */
+#include "args.h"
+#include "remote.h"
+#include "tap.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+static void test_remote_quoting(void) {
+        struct options o = { .action = ACTION_LOGOFF, .target = "it's", .verbose = true, .timeout_usec = 2500000 };
+        char *line = NULL;
+        unsetenv("LOGOFF_REMOTE_COMMAND");
+        CHECK(remote_command_line(&o, &line) == 0, "remote command line");
+        CHECK_STREQ(line, "'logoff' '--verbose' '--timeout=2.500000' '--' 'it'\\''s'", "quoted for the remote shell");
+        free(line);
+
+        o = (struct options) { .action = ACTION_LIST, .json = true };
+        setenv("LOGOFF_REMOTE_COMMAND", "/opt/x/logoff", 1);
+        CHECK(remote_command_line(&o, &line) == 0, "remote list command line");
+        CHECK_STREQ(line, "'/opt/x/logoff' '--list' '--json'", "list forwarded");
+        free(line);
+        unsetenv("LOGOFF_REMOTE_COMMAND");
+}
+
+int main(void) {
+        test_remote_quoting();
+        return tap_done();
+}
