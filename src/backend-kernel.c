@@ -11,7 +11,7 @@
 
 #include "procscan.h"
 #include "records.h"
-#include "spawn.h"
+#include "userfile.h"
 #include "util.h"
 
 static int cmp_proc_by_session_then_start(const void *a, const void *b) {
@@ -39,9 +39,9 @@ static int serves_display(const char *display, const struct session *s, const st
         char path[64], text[32];
         snprintf(path, sizeof(path), "/tmp/.X%" PRIu32 "-lock", number);
         /* The user's X server (xrdp, X2Go, startx), or root's (a display manager's). */
-        int r = spawn_read_user_file(path, s->uid, NULL, X_LOCK_READ_USEC, text, sizeof(text));
+        int r = user_file_read(path, s->uid, NULL, X_LOCK_READ_USEC, text, sizeof(text));
         if (r == -EPERM && s->uid != 0)
-                r = spawn_read_user_file(path, 0, NULL, X_LOCK_READ_USEC, text, sizeof(text));
+                r = user_file_read(path, 0, NULL, X_LOCK_READ_USEC, text, sizeof(text));
         if (r < 0)
                 return -ENOENT; /* no lock, or one nobody may trust: no server known */
         char *end;

@@ -304,14 +304,8 @@ static struct found *found_by_audit(struct walk *w, uint32_t audit) {
 }
 
 static int add_proc(struct found *f, const struct proc_info *p) {
-        if (f->n_procs == f->alloc) {
-                size_t na = f->alloc ? f->alloc * 2 : 16;
-                struct proc_info *n = reallocarray(f->procs, na, sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
-                f->procs = n;
-                f->alloc = na;
-        }
+        if (ARRAY_RESERVE(f->procs, f->alloc, f->n_procs, 16) < 0)
+                return -ENOMEM;
         f->procs[f->n_procs++] = *p;
         return 0;
 }

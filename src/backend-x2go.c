@@ -18,6 +18,7 @@
 #include "procscan.h"
 #include "sockets.h"
 #include "spawn.h"
+#include "userfile.h"
 #include "util.h"
 
 #define X2GO_TERMINATE "/usr/bin/x2goterminate-session"
@@ -224,7 +225,7 @@ static int read_state(const char *path, uid_t owner, char *buf, size_t size) {
         int r = user_home(owner, &home);
         if (r < 0)
                 return r;
-        r = spawn_read_user_file(path, owner, home, X2GO_STATE_TIMEOUT_USEC, buf, size);
+        r = user_file_read(path, owner, home, X2GO_STATE_TIMEOUT_USEC, buf, size);
         if (r < 0)
                 return r;
         buf[strcspn(buf, " \t\r\n")] = '\0';

@@ -245,14 +245,8 @@ static int collect_pids(const char *procs, void *userdata) {
                 unsigned long v = strtoul(p, &end, 10);
                 if (errno || end == p || v == 0 || v > INT32_MAX)
                         return -EINVAL;
-                if (l->n == l->alloc) {
-                        size_t na = l->alloc ? l->alloc * 2 : 256;
-                        pid_t *np = reallocarray(l->pids, na, sizeof(*np));
-                        if (!np)
-                                return -ENOMEM;
-                        l->pids = np;
-                        l->alloc = na;
-                }
+                if (ARRAY_RESERVE(l->pids, l->alloc, l->n, 256) < 0)
+                        return -ENOMEM;
                 l->pids[l->n++] = (pid_t) v;
                 p = end + (*end == '\n');
         }

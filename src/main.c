@@ -145,8 +145,7 @@ static int report_select_error(int r, const struct options *o, const struct sess
                 fprintf(stderr, _("%s: %zu sessions are named '%s'; give the ID instead:"), program_name, n,
                         printable_or_dash(o->target, &buf));
                 for (size_t i = 0; i < n && i < ARRAY_SIZE(found); i++) {
-                        _cleanup_free_ char *b = NULL;
-                        fprintf(stderr, " %s", printable_or_dash(found[i]->id, &b));
+                        fprintf(stderr, " %s", or_dash(found[i]->id));
                 }
                 fputc('\n', stderr);
                 return EXIT_NOT_FOUND;
@@ -225,9 +224,8 @@ static int dry_run(const struct options *o, const struct session *s) {
         size_t n = 0;
         int r = membership_scan(&s->member, PROC_SCAN_UIDS, &procs, &n);
         if (r < 0) {
-                _cleanup_free_ char *b = NULL;
                 fprintf(stderr, _("%s: cannot read the processes of session %s: %s\n"), program_name,
-                        printable_or_dash(s->id, &b), strerror(-r));
+                        or_dash(s->id), strerror(-r));
                 return EXIT_FAILURE_GENERIC;
         }
         /* What its desktop would be asked, and what holds it off: a
@@ -315,20 +313,19 @@ static int run_logoff(const struct options *o) {
         }
 
         int code;
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
         enum policy_verdict verdict = policy_check(s, &caller);
         switch (verdict) {
         case POLICY_DENY_CONSOLE:
                 fprintf(stderr, _("%s: session %s (%s) is the console session; it cannot be logged off\n"), program_name,
-                        printable_or_dash(s->id, &b3), printable_or_dash(s->name, &b1));
+                        or_dash(s->id), or_dash(s->name));
                 code = EXIT_CONSOLE;
                 break;
         case POLICY_DENY_NOT_ALLOWED:
                 fprintf(stderr,
                         _("%s: Access is denied: session %s (%s) belongs to %s; logging off another "
                           "session needs root or CAP_KILL\n"),
-                        program_name, printable_or_dash(s->id, &b3), printable_or_dash(s->name, &b1),
-                        printable_or_dash(s->user, &b2));
+                        program_name, or_dash(s->id), or_dash(s->name),
+                        or_dash(s->user));
                 code = EXIT_ACCESS_DENIED;
                 break;
         case POLICY_ALLOW:

@@ -67,10 +67,9 @@ int output_sessions_table(FILE *f, const struct session_list *l, const struct se
                 const struct session *s = &l->sessions[i];
                 if (only && s != only)
                         continue;
-                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
-                int wn = width_of(printable_or_dash(s->name, &b1));
-                int wu = width_of(printable_or_dash(s->user, &b2));
-                int wi = width_of(printable_or_dash(s->id, &b3));
+                int wn = width_of(or_dash(s->name));
+                int wu = width_of(or_dash(s->user));
+                int wi = width_of(or_dash(s->id));
                 if (wn > w_name)
                         w_name = wn;
                 if (wu > w_user)
@@ -85,16 +84,15 @@ int output_sessions_table(FILE *f, const struct session_list *l, const struct se
                 const struct session *s = &l->sessions[i];
                 if (only && s != only)
                         continue;
-                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
-                const char *id = printable_or_dash(s->id, &b4);
+                const char *id = or_dash(s->id);
                 fputc(s->current ? '>' : ' ', f);
-                put_padded(f, s->name ? printable_or_dash(s->name, &b1) : "", w_name);
+                put_padded(f, s->name ? or_dash(s->name) : "", w_name);
                 fputc(' ', f);
-                put_padded(f, printable_or_dash(s->user, &b2), w_user);
+                put_padded(f, or_dash(s->user), w_user);
                 for (int w = width_of(id); w < w_id + 1; w++)
                         fputc(' ', f);
                 fprintf(f, "%s  %-6s  %-11s %s\n", id, session_state_to_string(s->state),
-                        session_type_to_string(s->type), s->remote_host ? printable_or_dash(s->remote_host, &b3) : "");
+                        session_type_to_string(s->type), s->remote_host ? or_dash(s->remote_host) : "");
         }
         return ferror(f) ? -EIO : 0;
 }

@@ -13,8 +13,12 @@ int output_sessions_table(FILE *f, const struct session_list *l, const struct se
 /* {"sessions":[...]} with every field discovery knows. */
 int output_sessions_json(FILE *f, const struct session_list *l, const struct session *only);
 
-/* "pts/3" or "-" — names and hosts come from utmp and environments, so they
- * are shown with control characters replaced. */
+/* A string already cleaned where it entered (text.h: every string of a
+ * session, of a report), or "-" when there is none. */
+static inline const char *or_dash(const char *s) { return s && *s ? s : "-"; }
+
+/* The same for text that was never cleaned (the command line's own
+ * arguments), with control characters replaced (*buf: what to free). */
 const char *printable_or_dash(const char *s, char **buf);
 
 /* "1:02:03" / "5:07" / "42s" for an idle time, "." when under a minute like w(1). */

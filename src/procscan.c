@@ -264,14 +264,8 @@ static int collect_one(int procdir_fd, pid_t pid, uint32_t audit_id, void *userd
         if (r < 0)
                 return r;
 
-        if (c->n == c->alloc) {
-                size_t na = c->alloc ? c->alloc * 2 : 256;
-                struct proc_info *nl = reallocarray(c->list, na, sizeof(*nl));
-                if (!nl)
-                        return -ENOMEM;
-                c->list = nl;
-                c->alloc = na;
-        }
+        if (ARRAY_RESERVE(c->list, c->alloc, c->n, 256) < 0)
+                return -ENOMEM;
         c->list[c->n++] = p;
         return 0;
 }

@@ -51,14 +51,8 @@ int utmp_logins_from_records(const struct utmpx *records, size_t n_records, stru
                 const struct utmpx *u = &records[i];
                 if (u->ut_type != USER_PROCESS || u->ut_pid <= 0)
                         continue;
-                if (n == alloc) {
-                        size_t na = alloc ? alloc * 2 : 16;
-                        struct utmp_login *nl = reallocarray(list, na, sizeof(*nl));
-                        if (!nl)
-                                goto oom;
-                        list = nl;
-                        alloc = na;
-                }
+                if (ARRAY_RESERVE(list, alloc, n, 16) < 0)
+                        goto oom;
                 struct utmp_login *l = &list[n];
                 *l = (struct utmp_login) {
                         .pid = u->ut_pid,

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "report.h"
 
-#include "desktop.h"
-
 #include <stdarg.h>
 #include <sys/wait.h>
 #include <utmpx.h>
@@ -40,7 +38,6 @@ void report_verbose(const struct options *o, const char *fmt, ...) {
 }
 
 void report_session(const struct options *o, const struct session *s) {
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
         char idle[32] = "?";
         if (s->idle_usec >= 0)
                 format_duration(idle, sizeof(idle), (uint64_t) s->idle_usec);
@@ -48,27 +45,26 @@ void report_session(const struct options *o, const struct session *s) {
                 ngettext("Session %s: name %s, user %s, from %s, state %s, type %s, leader %d, %u process, idle %s",
                          "Session %s: name %s, user %s, from %s, state %s, type %s, leader %d, %u processes, idle %s",
                          s->processes),
-                printable_or_dash(s->id, &b4), printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
-                s->remote_host ? printable_or_dash(s->remote_host, &b3) : _("this host"),
+                or_dash(s->id), or_dash(s->name), or_dash(s->user),
+                s->remote_host ? or_dash(s->remote_host) : _("this host"),
                 session_state_to_string(s->state), session_type_to_string(s->type), (int) s->leader, s->processes,
                 idle);
         if (membership_is_tree_only(&s->member)) {
-                _cleanup_free_ char *b5 = NULL, *b6 = NULL;
                 report_verbose(o, _("Session %s has no audit session and no cgroup: it is known by its server's "
                                     "processes, their descendants and their environment"),
-                               printable_or_dash(s->id, &b5));
+                               or_dash(s->id));
                 if (s->member.tree.orphans == TREE_ORPHANS_TAKEN)
                         report_verbose(o, _("%s has no other session: their processes outside every session, "
                                             "started since this one began, are ended with it (but for "
                                             "another PID namespace's and a service's)"),
-                                       printable_or_dash(s->user, &b6));
+                                       or_dash(s->user));
                 else if (s->uid == 0)
                         report_verbose(o, _("root's processes outside every session are never taken for this "
                                             "session's: only its descendants and its environment tell"));
                 else
                         report_verbose(o, _("%s has other sessions: a process that left this one with a scrubbed "
                                             "environment cannot be told from theirs and is left alone"),
-                                       printable_or_dash(s->user, &b6));
+                                       or_dash(s->user));
         }
 }
 
@@ -89,16 +85,14 @@ void report_listing_notes(const struct options *o, const struct session_list *l,
                 if ((only && s != only) || !membership_is_tree_only(&s->member) || !s->server ||
                     !s->server->tree_only_note)
                         continue;
-                _cleanup_free_ char *b = NULL;
-                fprintf(stderr, _(s->server->tree_only_note), program_name, printable_or_dash(s->id, &b));
+                fprintf(stderr, _(s->server->tree_only_note), program_name, or_dash(s->id));
         }
 }
 
 static void print_procs(FILE *f, const char *what, const struct proc_info *procs, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *b = NULL;
                 fprintf(f, _("%s: %s: pid %d (%s), uid %u, state %c\n"), program_name, what, (int) procs[i].pid,
-                        printable_or_dash(procs[i].comm, &b), (unsigned) procs[i].ruid, procs[i].state);
+                        or_dash(procs[i].comm), (unsigned) procs[i].ruid, procs[i].state);
         }
 }
 
@@ -143,9 +137,8 @@ static void print_inhibitors(const struct desktop_report *d, bool dry_run) {
 
 int report_dry_run(const struct options *o, const struct session *s, const struct proc_info *procs, size_t n,
                    const struct desktop_report *desktop, int desktop_result) {
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
-        printf(_("Would log off session %s (%s) of %s:\n"), printable_or_dash(s->id, &b3),
-               printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2));
+        printf(_("Would log off session %s (%s) of %s:\n"), or_dash(s->id),
+               or_dash(s->name), or_dash(s->user));
         bool graphical = session_is_graphical(s);
         if (o->warn && !s->current) {
                 _cleanup_free_ char *grace = warn_format_time_left(o->grace_usec);
@@ -168,8 +161,7 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
         for (size_t i = 0; i < n; i++) {
                 if (!proc_is_alive(&procs[i]) || procs[i].pid == getpid())
                         continue;
-                _cleanup_free_ char *b = NULL;
-                printf(_("  would end pid %d (%s), uid %u\n"), (int) procs[i].pid, printable_or_dash(procs[i].comm, &b),
+                printf(_("  would end pid %d (%s), uid %u\n"), (int) procs[i].pid, or_dash(procs[i].comm),
                        (unsigned) procs[i].ruid);
                 shown++;
         }
@@ -195,10 +187,10 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
 /* What the session host said when asked to end the session, and what it
  * knows of it afterwards. */
 static void report_server(const struct options *o, const struct session *s, const struct end_report *rep) {
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
+        _cleanup_free_ char *b1 = NULL;
         if (!rep->server_tool)
                 return;
-        const char *id = printable_or_dash(s->desktop_id, &b1), *user = printable_or_dash(s->user, &b2);
+        const char *id = printable_or_dash(s->desktop_id, &b1), *user = or_dash(s->user);
         if (rep->server_error < 0)
                 report_verbose(o, _("Could not run %s %s as %s: %s; ending its processes anyway"), rep->server_tool, id,
                                user, strerror(-rep->server_error));
@@ -213,13 +205,12 @@ static void report_server(const struct options *o, const struct session *s, cons
 }
 
 int report_warning(const struct options *o, const struct session *s, const struct warn_report *w, int r) {
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL;
-        const char *id = printable_or_dash(s->id, &b1);
+        const char *id = or_dash(s->id);
         if (w->rounds) {
                 _cleanup_free_ char *grace = warn_format_time_left(o->grace_usec);
                 report_verbose(o, ngettext("Warned %s %u time that session %s would be logged off in %s",
                                            "Warned %s %u times that session %s would be logged off in %s", w->rounds),
-                               printable_or_dash(s->user, &b2), w->rounds, id, grace ? grace : "?");
+                               or_dash(s->user), w->rounds, id, grace ? grace : "?");
         }
         if (w->terminals)
                 report_verbose(o, ngettext("The warning reached %u terminal of the session",
@@ -269,7 +260,6 @@ static void report_desktop(const struct options *o, const struct end_report *rep
                 return;
         }
         if (rep->desktop_result < 0 && rep->desktop_result != -ECANCELED) {
-                _cleanup_free_ char *b = NULL;
                 const char *why = d->error_message && d->error_message[0] ? d->error_message
                                   : d->error_name                         ? d->error_name
                                   : rep->desktop_result == -EPERM
@@ -279,14 +269,13 @@ static void report_desktop(const struct options *o, const struct end_report *rep
                 if (o->verbose)
                         print_inhibitors(d, false);
                 report_verbose(o, _("Could not ask the %s session manager (pid %d) to log out on %s: %s"), d->desktop,
-                               (int) d->manager, printable_or_dash(d->bus, &b), why);
+                               (int) d->manager, or_dash(d->bus), why);
                 return;
         }
-        _cleanup_free_ char *b = NULL;
         if (o->verbose)
                 print_inhibitors(d, false);
         report_verbose(o, _("Asked the %s session manager (pid %d) to log out on %s, so that its applications save"),
-                       d->desktop, (int) d->manager, printable_or_dash(d->bus, &b));
+                       d->desktop, (int) d->manager, or_dash(d->bus));
         if (d->ended)
                 report_verbose(o, _("The desktop logged out by itself in %.2f s"), (double) d->waited_usec / 1e6);
         else if (rep->desktop_result == 0 && d->manager_exited)
@@ -311,7 +300,6 @@ static void report_desktop(const struct options *o, const struct end_report *rep
 }
 
 static void report_host(const struct options *o, const struct session *s, const struct end_report *rep) {
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
         if (rep->authorizer && rep->ask_error == 0)
                 report_verbose(o, _("%s authorizes %s for this caller"), rep->authorizer,
                                s->host && s->host->authorize_action ? s->host->authorize_action : "-");
@@ -320,19 +308,18 @@ static void report_host(const struct options *o, const struct session *s, const 
         if (!rep->asked || rep->asked_after)
                 return;
         if (rep->ask_error == 0)
-                report_verbose(o, _("Asked %s to terminate session %s"), rep->asked, printable_or_dash(s->id, &b1));
+                report_verbose(o, _("Asked %s to terminate session %s"), rep->asked, or_dash(s->id));
         else if (rep->ask_error != -EACCES)
                 report_verbose(o, _("Asked %s to terminate session %s: %s (%s); ending its processes anyway"), rep->asked,
-                        printable_or_dash(s->id, &b1), printable_or_dash(rep->ask_error_message, &b2),
-                        printable_or_dash(rep->ask_error_name, &b3));
+                        or_dash(s->id), or_dash(rep->ask_error_message),
+                        or_dash(rep->ask_error_name));
 }
 
 /* A graphical session's host, asked once its processes had their rounds. */
 static void report_host_asked_after(const struct options *o, const struct session *s, const struct end_report *rep) {
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
         if (!rep->asked || !rep->asked_after)
                 return;
-        const char *id = printable_or_dash(s->id, &b1);
+        const char *id = or_dash(s->id);
         if (rep->already_forgotten)
                 report_verbose(o, _("Asked %s to terminate session %s once its processes were gone: it had already "
                                     "closed it"),
@@ -341,47 +328,43 @@ static void report_host_asked_after(const struct options *o, const struct sessio
                 report_verbose(o, _("Asked %s to terminate session %s once its processes were gone"), rep->asked, id);
         else
                 fprintf(stderr, _("%s: asked %s to terminate session %s once its processes were gone: %s (%s)\n"),
-                        program_name, rep->asked, id, printable_or_dash(rep->ask_error_message, &b2),
-                        printable_or_dash(rep->ask_error_name, &b3));
+                        program_name, rep->asked, id, or_dash(rep->ask_error_message),
+                        or_dash(rep->ask_error_name));
 }
 
 static void report_host_after(const struct options *o, const struct session *s, const struct end_report *rep) {
-        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
         if (rep->forgotten == 1)
-                report_verbose(o, _("%s no longer knows session %s"), rep->asked, printable_or_dash(s->id, &b1));
+                report_verbose(o, _("%s no longer knows session %s"), rep->asked, or_dash(s->id));
         else if (rep->forgotten == 0)
                 fprintf(stderr, _("%s: %s still lists session %s after its processes ended\n"), program_name, rep->asked,
-                        printable_or_dash(s->id, &b1));
+                        or_dash(s->id));
         if (rep->unit && rep->unit_state) {
                 if (streq(rep->unit_state, "failed"))
-                        fprintf(stderr, _("%s: unit %s ended in state %s\n"), program_name, printable_or_dash(rep->unit, &b2),
-                                printable_or_dash(rep->unit_state, &b3));
+                        fprintf(stderr, _("%s: unit %s ended in state %s\n"), program_name, or_dash(rep->unit),
+                                or_dash(rep->unit_state));
                 else
-                        report_verbose(o, _("Unit %s is %s"), printable_or_dash(rep->unit, &b2),
-                                printable_or_dash(rep->unit_state, &b3));
+                        report_verbose(o, _("Unit %s is %s"), or_dash(rep->unit),
+                                or_dash(rep->unit_state));
         }
 }
 
 /* Why nothing was done, when nothing was: the host's no, or no pidfds.
  * An exit status, or -1 when something was done. */
 static int report_denial(const struct session *s, const struct end_report *host, int r) {
-        _cleanup_free_ char *bid = NULL;
-        const char *id = printable_or_dash(s->id, &bid);
+        const char *id = or_dash(s->id);
         const char *action = s->host && s->host->authorize_action ? s->host->authorize_action : "-";
 
         if (r == -EACCES && host->ask_error == -EACCES) {
-                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
                 fprintf(stderr,
                         _("%s: Access is denied: %s refused to end session %s (%s) of %s: %s\n"
                           "%s: ending another user's session needs root, or the polkit action %s\n"),
                         program_name, host->authorizer ? host->authorizer : host->asked, id,
-                        printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
-                        printable_or_dash(host->ask_error_message ? host->ask_error_message : host->ask_error_name, &b3),
+                        or_dash(s->name), or_dash(s->user),
+                        or_dash(host->ask_error_message ? host->ask_error_message : host->ask_error_name),
                         program_name, action);
                 return EXIT_ACCESS_DENIED;
         }
         if (r == -EACCES && host->asked) {
-                _cleanup_free_ char *b1 = NULL, *b2 = NULL;
                 const char *why = host->ask_error_message ? host->ask_error_message
                                   : host->ask_error   ? strerror(-host->ask_error)
                                                       : _("no answer");
@@ -389,7 +372,7 @@ static int report_denial(const struct session *s, const struct end_report *host,
                         _("%s: Access is denied: %s did not authorize ending session %s (%s) of %s (%s); nothing "
                           "was signalled\n"
                           "%s: ending another user's session needs root, or the polkit action %s\n"),
-                        program_name, host->authorizer ? host->authorizer : host->asked, id, printable_or_dash(s->name, &b1), printable_or_dash(s->user, &b2),
+                        program_name, host->authorizer ? host->authorizer : host->asked, id, or_dash(s->name), or_dash(s->user),
                         why, program_name, action);
                 return EXIT_ACCESS_DENIED;
         }
@@ -406,8 +389,7 @@ static int report_denial(const struct session *s, const struct end_report *host,
 /* What was done, round by round (/v), and who could not be signalled. */
 static void report_phases(const struct options *o, const struct session *s, const struct end_report *host, int r) {
         const struct terminate_report *rep = &host->procs;
-        _cleanup_free_ char *bid = NULL;
-        const char *id = printable_or_dash(s->id, &bid);
+        const char *id = or_dash(s->id);
         report_host(o, s, host);
         if (rep->thawed)
                 report_verbose(o, _("Thawed %s, which was frozen, so that its processes get their grace period"),
@@ -494,8 +476,7 @@ static void report_phases(const struct options *o, const struct session *s, cons
 /* How it ended: survivors, an interruption, an error, or all gone. */
 static int report_outcome(const struct options *o, const struct session *s, const struct end_report *host, int r) {
         const struct terminate_report *rep = &host->procs;
-        _cleanup_free_ char *bid = NULL;
-        const char *id = printable_or_dash(s->id, &bid);
+        const char *id = or_dash(s->id);
         int code = EXIT_OK;
         if (r == -EBUSY) {
                 fprintf(stderr, ngettext("%s: session %s: %zu process survived:\n", "%s: session %s: %zu processes survived:\n",
@@ -543,7 +524,6 @@ static int report_outcome(const struct options *o, const struct session *s, cons
                                     rep->seen),
                         rep->seen);
                 if (host->n_unclaimed && o->verbose) {
-                        _cleanup_free_ char *b = NULL, *bb = NULL;
                         report_verbose(o, ngettext("Left %zu process of %s that is in no session and cannot be "
                                                    "told to be this one's (%s has other sessions, or it is "
                                                    "root's, another PID namespace's or a service's child)",
@@ -551,7 +531,7 @@ static int report_outcome(const struct options *o, const struct session *s, cons
                                                    "told to be this one's (%s has other sessions, or they are "
                                                    "root's, another PID namespace's or a service's children)",
                                                    host->n_unclaimed),
-                                       host->n_unclaimed, printable_or_dash(s->user, &b), printable_or_dash(s->user, &bb));
+                                       host->n_unclaimed, or_dash(s->user), or_dash(s->user));
                         print_procs(stdout, _("left"), host->unclaimed, host->n_unclaimed);
                 }
                 report_host_asked_after(o, s, host);
@@ -602,8 +582,8 @@ static void report_lock(const struct options *o, const char *path, const struct 
 }
 
 int report_records(const struct options *o, const struct session *s, const struct record_report *rec) {
-        _cleanup_free_ char *b = NULL, *bid = NULL;
-        const char *id = printable_or_dash(s->id, &bid);
+        _cleanup_free_ char *b = NULL;
+        const char *id = or_dash(s->id);
         int code = EXIT_OK;
         if (!s->utmp_line)
                 report_verbose(o, _("No utmp entry to record"));
@@ -642,8 +622,7 @@ int report_records(const struct options *o, const struct session *s, const struc
 }
 
 void report_logged_off(const struct options *o, const struct session *s, const struct end_report *rep) {
-        _cleanup_free_ char *bid = NULL;
         /* The desktop's own logout is part of it; a warning's grace is not. */
         uint64_t usec = rep->procs.elapsed_usec + (rep->desktop_result == 0 ? rep->desktop.waited_usec : 0);
-        report_verbose(o, _("Session %s logged off in %.2f s"), printable_or_dash(s->id, &bid), (double) usec / 1e6);
+        report_verbose(o, _("Session %s logged off in %.2f s"), or_dash(s->id), (double) usec / 1e6);
 }

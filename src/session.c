@@ -164,14 +164,8 @@ void session_list_done(struct session_list *l) {
 }
 
 struct session *session_list_append(struct session_list *l) {
-        if (l->n == l->alloc) {
-                size_t na = l->alloc ? l->alloc * 2 : 16;
-                struct session *ns = reallocarray(l->sessions, na, sizeof(*ns));
-                if (!ns)
-                        return NULL;
-                l->sessions = ns;
-                l->alloc = na;
-        }
+        if (ARRAY_RESERVE(l->sessions, l->alloc, l->n, 16) < 0)
+                return NULL;
         struct session *s = &l->sessions[l->n++];
         *s = (struct session) {
                 .audit_session = AUDIT_SESSION_UNSET,

@@ -149,15 +149,9 @@ int tcp_table_read(pid_t pid, struct tcp_table *t) {
                         struct tcp_entry e;
                         if (header || tcp_parse_line(line, i == 1, &e) < 0)
                                 continue;
-                        if (t->n == alloc) {
-                                size_t na = alloc ? alloc * 2 : 64;
-                                struct tcp_entry *n = reallocarray(t->entries, na, sizeof(*n));
-                                if (!n) {
-                                        tcp_table_done(t);
-                                        return -ENOMEM;
-                                }
-                                t->entries = n;
-                                alloc = na;
+                        if (ARRAY_RESERVE(t->entries, alloc, t->n, 64) < 0) {
+                                tcp_table_done(t);
+                                return -ENOMEM;
                         }
                         t->entries[t->n++] = e;
                 }
@@ -193,15 +187,9 @@ int socket_inodes(pid_t pid, uint64_t **ret, size_t *ret_n) {
                 unsigned long long inode;
                 if (sscanf(target, "socket:[%llu]", &inode) != 1)
                         continue;
-                if (n == alloc) {
-                        size_t na = alloc ? alloc * 2 : 16;
-                        uint64_t *nl = reallocarray(list, na, sizeof(*nl));
-                        if (!nl) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        list = nl;
-                        alloc = na;
+                if (ARRAY_RESERVE(list, alloc, n, 16) < 0) {
+                        r = -ENOMEM;
+                        break;
                 }
                 list[n++] = inode;
         }

@@ -26,17 +26,15 @@ int spawn_as_user(uid_t uid, const char *cgroup_parent, char *const argv[], uint
 int spawn_call_as_user(uid_t uid, const char *cgroup_parent, const char *name, int (*fn)(void *userdata, int out),
                        void *userdata, uint64_t timeout_usec, char *buf, size_t size, int *ret_status);
 
-/* The first bytes (at most size - 1, NUL-terminated) of a file a user
- * controls, read by root without trusting anything on the way: the path
- * (absolute) is opened component by component, never following a symbolic
- * link, and only through the file systems of "/", "/tmp" and the user's
- * home (home; NULL: none), never a FUSE one, looking at each component
- * with cached attributes only before anything is looked up inside it; the
- * file must be a regular one owned by owner.  All of it happens in a child
- * process killed after timeout_usec, so that a file system that does not
- * answer cannot hang the caller.  Returns 0, -ETIMEDOUT,
- * -EXDEV (another file system), -ELOOP (a symbolic link), -EPERM (not a
- * regular file of owner's), or another negative errno. */
-int spawn_read_user_file(const char *path, uid_t owner, const char *home, uint64_t timeout_usec, char *buf,
-                         size_t size);
+/* What a child of logoff's is given: no descriptor from lowest up
+ * (close_range, else each one /proc/self/fd lists). */
+void spawn_close_fds_from(int lowest);
 
+/* The pipe a child answers on (its read end non-blocking, both close on
+ * exec), and buf an empty answer until it has. */
+int spawn_answer_pipe(char *buf, size_t size, int *ret_in, int *ret_out);
+
+/* Reads what the pipe brings, at most size bytes, until it closes or the
+ * deadline (CLOCK_MONOTONIC usec) passes: -ETIMEDOUT; -EPROTO when it
+ * sends more. */
+int spawn_read_until(int fd, uint64_t deadline, char *buf, size_t size, size_t *ret_len);

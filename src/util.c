@@ -3,6 +3,22 @@
 
 #include <time.h>
 
+int array_reserve(void **array, size_t *alloc, size_t n, size_t elem, size_t first) {
+        if (n < *alloc)
+                return 0;
+        size_t na = *alloc ? *alloc * 2 : first;
+        if (na <= n)
+                na = n + 1;
+        if (elem && na > SIZE_MAX / elem)
+                return -ENOMEM;
+        void *grown = reallocarray(*array, na, elem);
+        if (!grown)
+                return -ENOMEM;
+        *array = grown;
+        *alloc = na;
+        return 0;
+}
+
 int read_small_file_at(int dirfd, const char *path, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)

@@ -18,6 +18,13 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Room for element n of a growable array *array of *alloc elements of
+ * size elem: doubled when full, first elements at first.  0, or -ENOMEM
+ * with the array as it was. */
+int array_reserve(void **array, size_t *alloc, size_t n, size_t elem, size_t first);
+#define ARRAY_RESERVE(array, alloc, n, first) \
+        array_reserve((void **) &(array), &(alloc), (n), sizeof(*(array)), (first))
+
 static inline void freep(void *p) { free(*(void **)p); }
 static inline void closep(int *fd) {
         if (*fd >= 0) {

@@ -9,6 +9,7 @@
 #include "cgroup.h"
 #include "procscan.h"
 #include "spawn.h"
+#include "userfile.h"
 #include "tap.h"
 #include "util.h"
 
@@ -28,7 +29,7 @@ static void write_file(const char *path, const char *text) {
 }
 
 static int read_user(const char *path, char *buf, size_t size) {
-        return spawn_read_user_file(path, getuid(), NULL, 1000000, buf, size);
+        return user_file_read(path, getuid(), NULL, 1000000, buf, size);
 }
 
 static void test_read_user_file(void) {
@@ -51,12 +52,12 @@ static void test_read_user_file(void) {
         CHECK(read_user(dotdot, buf, sizeof(buf)) == -EINVAL, "no .. in the path");
         CHECK(read_user(in_file, buf, sizeof(buf)) == -ENOTDIR, "no file on the way");
         CHECK(read_user("state", buf, sizeof(buf)) == -EINVAL, "only an absolute path");
-        CHECK(spawn_read_user_file(state, getuid() + 1, NULL, 1000000, buf, sizeof(buf)) == -EPERM,
+        CHECK(user_file_read(state, getuid() + 1, NULL, 1000000, buf, sizeof(buf)) == -EPERM,
               "only a file of the owner's");
         buf[0] = 'x';
         CHECK(read_user("/nonexistent/state", buf, sizeof(buf)) == -ENOENT && buf[0] == '\0', "a missing file");
         /* /proc is neither /, /tmp nor the home. */
-        CHECK(spawn_read_user_file("/proc/self/stat", getuid(), NULL, 1000000, buf, sizeof(buf)) == -EXDEV,
+        CHECK(user_file_read("/proc/self/stat", getuid(), NULL, 1000000, buf, sizeof(buf)) == -EXDEV,
               "no file system but those of /, /tmp and the home");
 
         /* Nothing is left behind: every reader was reaped. */

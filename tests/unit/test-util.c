@@ -3,6 +3,9 @@
 #include "tap.h"
 #include "util.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+
 static void test_parse_u32(void) {
         uint32_t v = 0;
         CHECK(parse_u32("0", &v) == 0 && v == 0, "parse_u32 0");
@@ -38,7 +41,29 @@ static void test_read_file(void) {
         unlink(path);
 }
 
+static void test_array_reserve(void) {
+        int *a = NULL;
+        size_t alloc = 0, n = 0;
+        for (int i = 0; i < 1000; i++) {
+                if (ARRAY_RESERVE(a, alloc, n, 4) < 0)
+                        break;
+                a[n++] = i;
+        }
+        CHECK(n == 1000 && alloc >= 1000 && alloc <= 2048, "1000 elements, room doubled from 4 (alloc %zu)", alloc);
+        bool kept = true;
+        for (size_t i = 0; i < n; i++)
+                kept &= a[i] == (int) i;
+        CHECK(kept, "every element kept across the growth");
+        CHECK(ARRAY_RESERVE(a, alloc, alloc - 1, 4) == 0, "no growth while there is room (alloc %zu)", alloc);
+        free(a);
+        char *big = NULL;
+        size_t big_alloc = 0;
+        CHECK(array_reserve((void **) &big, &big_alloc, SIZE_MAX / 2, 4, 1) == -ENOMEM && !big,
+              "an impossible size is -ENOMEM and leaves the array as it was");
+}
+
 int main(void) {
+        test_array_reserve();
         test_parse_u32();
         test_read_file();
         return tap_done();
