@@ -97,17 +97,6 @@ static const struct desktop_kind *find_manager(const struct proc_info *procs, si
         return NULL;
 }
 
-int desktop_find_manager(const struct proc_info *procs, size_t n, uid_t owner, pid_t *ret_manager,
-                         const char **ret_desktop) {
-        const struct proc_info *manager;
-        const struct desktop_kind *k = find_manager(procs, n, owner, &manager);
-        if (!k)
-                return -ENOENT;
-        *ret_manager = manager->pid;
-        *ret_desktop = k->name;
-        return 0;
-}
-
 /* What the child that asks is given. */
 struct ask {
         const char *address;

@@ -65,11 +65,6 @@ struct desktop_report {
 #define DESKTOP_LOGOUT_WAIT_USEC (30u * 1000000u)
 #define DESKTOP_AFTER_MANAGER_USEC (12u * 1000000u)
 
-/* The session manager among procs (the session's members) that a desktop
- * table names; *ret_desktop its desktop's name.  -ENOENT when none. */
-int desktop_find_manager(const struct proc_info *procs, size_t n, uid_t owner, pid_t *ret_manager,
-                         const char **ret_desktop);
-
 /* Asks the desktop of session s (its members procs) to log out, then waits
  * up to wait_usec for the session's user processes to be gone, and no more
  * than DESKTOP_AFTER_MANAGER_USEC after its session manager exited.  A signal
