@@ -15,35 +15,28 @@ from __future__ import annotations
 
 import argparse
 import errno
-import hashlib
-import json
 import os
-import platform
 import pwd
-import resource
 import select
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import harness as h  # noqa: E402
+from common import (STORM_CAP, STORM_SCRIPT, BenchError, Watch, cg_populated,  # noqa: E402
+                    cg_remove, cg_remove_prefixed, cgroup2_mount, compile_c, kill_user, loadavg,
+                    log, logoff_line, machine_facts, machine_line, nprocs, posix_sid,
+                    print_report, private_copy, proc_cgroup, raise_nofile, raise_on_signals,
+                    run_bench, save_json, stat_fields, user_pids, write)
 
-# The fork storm.  ALWAYS with the ulimit guard: without it the storm is only
-# bounded by pid_max and takes the machine down.  bash, because dash's
-# `ulimit` has no -u.  `|| exit 99` makes a failed guard end the session
-# instead of storming unbounded.
-STORM_CAP = 2000
-STORM_SCRIPT = (f"ulimit -u {STORM_CAP} || exit 99; trap '' HUP TERM; "
-                "storm() { while :; do storm & done; }; storm 2>/dev/null")
-
+# The fork storm is common.STORM_SCRIPT: ALWAYS with its ulimit -u guard.
 CGROUP_PREFIX = "logoff-bench-"
 
 METHODS = {
@@ -62,49 +55,10 @@ DEFAULT_METHODS = ["logoff-t0", "logoff", "pkill-s", "pkill-t", "cgroup.kill", "
 CGROUP_METHODS = {"cgroup.kill", "logoff-cg"}
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------------------
-# Small /proc helpers (harness.py has the session-level ones)
+# Small /proc and cgroup helpers of this script (the shared ones are in
+# common.py, the session-level ones in harness.py)
 # ---------------------------------------------------------------------------
-
-def stat_fields(pid: int) -> Optional[List[str]]:
-    """/proc/PID/stat fields after the comm: [state, ppid, pgrp, session, tty_nr, ...]."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    r = data.rfind(")")
-    return data[r + 2:].split() if r >= 0 else None
-
-
-def posix_sid(pid: int) -> Optional[int]:
-    f = stat_fields(pid)
-    return int(f[3]) if f else None
-
-
-def user_pids(uid: int, include_zombies: bool = True) -> List[int]:
-    """Every process owned by uid (zombies included unless asked otherwise)."""
-    out = []
-    for n in os.listdir("/proc"):
-        if not n.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{n}").st_uid != uid:
-                continue
-        except OSError:
-            continue
-        if include_zombies or h.proc_alive(int(n)):
-            out.append(int(n))
-    return out
-
 
 def describe(pid: int, shell_pid: int) -> Dict:
     f = stat_fields(pid)
@@ -120,65 +74,6 @@ def describe(pid: int, shell_pid: int) -> Dict:
             kind = "on the pty"
         d["kind"] = kind
     return d
-
-
-def loadavg() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
-
-
-def nprocs() -> int:
-    return sum(1 for n in os.listdir("/proc") if n.isdigit())
-
-
-# ---------------------------------------------------------------------------
-# cgroup v2
-# ---------------------------------------------------------------------------
-
-def cgroup2_mount() -> str:
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, sep, right = line.partition(" - ")
-            if sep and right.startswith("cgroup2 "):
-                return left.split()[4]
-    raise BenchError("no cgroup2 mount found in /proc/self/mountinfo")
-
-
-def cg_read(path: str) -> str:
-    with open(path) as f:
-        return f.read()
-
-
-def cg_write(path: str, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
-
-
-def cg_populated(d: str) -> bool:
-    """Whether cgroup d holds a live process; False once it is gone."""
-    try:
-        return "populated 1" in cg_read(os.path.join(d, "cgroup.events"))
-    except OSError as e:
-        if e.errno in (errno.ENOENT, errno.ENODEV):
-            return False
-        raise
-
-
-def proc_cgroup(pid: int) -> Optional[str]:
-    try:
-        with open(f"/proc/{pid}/cgroup") as f:
-            for line in f:
-                if line.startswith("0::"):
-                    return line[3:].rstrip("\n")
-    except OSError:
-        return None
-    return None
 
 
 def cg_move_session(sid: int, cgdir: str, rel: str, max_passes: int = 50) -> int:
@@ -204,92 +99,6 @@ def cg_move_session(sid: int, cgdir: str, rel: str, max_passes: int = 50) -> int
     finally:
         os.close(fd)
     raise BenchError(f"session {sid} kept escaping {cgdir} after {max_passes} passes")
-
-
-def cg_remove(d: str, timeout: float = 10.0) -> None:
-    """Kill whatever is left in cgroup d and remove it (bounded)."""
-    if not os.path.isdir(d):
-        return
-    for sub in sorted((e.path for e in os.scandir(d) if e.is_dir()), reverse=True):
-        cg_remove(sub, timeout)
-    try:
-        if cg_populated(d):
-            cg_write(os.path.join(d, "cgroup.kill"), "1")
-            h.wait_until(lambda: not cg_populated(d), timeout, interval=0.01, what=f"{d} to empty")
-    except (OSError, TimeoutError) as e:
-        log(f"warning: emptying {d}: {e}")
-    try:
-        h.wait_until(lambda: _try_rmdir(d), timeout, interval=0.05, what=f"rmdir {d}")
-    except TimeoutError as e:
-        log(f"warning: {e}")
-
-
-def _try_rmdir(d: str) -> bool:
-    try:
-        os.rmdir(d)
-        return True
-    except FileNotFoundError:
-        return True
-    except OSError as e:
-        if e.errno == errno.EBUSY:
-            return False
-        raise
-
-
-# ---------------------------------------------------------------------------
-# Watching processes die: pidfds in an epoll set
-# ---------------------------------------------------------------------------
-
-class Watch:
-    """pidfds of a session's processes.  A pidfd turns readable the moment its
-    process exits (zombie or not), so exit times are exact to the poll
-    granularity, whatever a /proc scan of 10,000 entries would cost."""
-
-    def __init__(self, belongs: Callable[[int], bool]):
-        self.belongs = belongs
-        self.ep = select.epoll()
-        self.by_fd: Dict[int, int] = {}
-        self.by_pid: Dict[int, int] = {}
-
-    def add(self, pids) -> int:
-        added = 0
-        for pid in pids:
-            if pid in self.by_pid:
-                continue
-            try:
-                fd = os.pidfd_open(pid)
-            except ProcessLookupError:
-                continue
-            # The pidfd pins whatever holds the pid now: make sure it is
-            # still a process of the session (pid reuse).
-            if not self.belongs(pid):
-                os.close(fd)
-                continue
-            self.ep.register(fd, select.EPOLLIN)
-            self.by_fd[fd] = pid
-            self.by_pid[pid] = fd
-            added += 1
-        return added
-
-    def __len__(self):
-        return len(self.by_fd)
-
-    def exited(self, fd: int) -> None:
-        pid = self.by_fd.pop(fd)
-        del self.by_pid[pid]
-        self.ep.unregister(fd)
-        os.close(fd)
-
-    def close(self) -> None:
-        for fd in list(self.by_fd):
-            try:
-                self.ep.unregister(fd)
-            except OSError:
-                pass
-            os.close(fd)
-        self.by_fd.clear()
-        self.by_pid.clear()
-        self.ep.close()
 
 
 # ---------------------------------------------------------------------------
@@ -325,31 +134,14 @@ class Bench:
             raise BenchError(f"no usable cgroup2 hierarchy at {self.cg_mount}")
         h.ensure_utmp()
         # One pidfd per process of the biggest session, plus slack.
-        need = max(self.a.sizes + [STORM_CAP * 2]) + 1024
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft < need:
-            try:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(need, hard)))
-            except (ValueError, OSError):
-                if hard < need:
-                    raise BenchError(f"need {need} open files (one pidfd per process), "
-                                     f"hard limit is {hard}") from None
-                resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+        raise_nofile(max(self.a.sizes + [STORM_CAP * 2]) + 1024)
 
         self.tmp = tempfile.mkdtemp(prefix="logoff-bench-")
         os.chmod(self.tmp, 0o755)             # the test user must run the spawner
-        # Run private copies: a rebuild of build/ during the run (ninja in
-        # another shell) must not change what is being measured.
-        for attr in ("logoff", "mksession"):
-            src = getattr(self, attr)
-            dst = os.path.join(self.tmp, attr)
-            shutil.copy2(src, dst)
-            setattr(self, attr, dst)
+        for attr in ("logoff", "mksession"):  # private copies
+            setattr(self, attr, private_copy(getattr(self, attr), os.path.join(self.tmp, attr)))
         self.spawn = os.path.join(self.tmp, "spawn")
-        cc = shutil.which(os.environ.get("CC", "cc"))
-        if not cc:
-            raise BenchError("no C compiler (cc) to build bench/spawn.c")
-        h.run([cc, "-O2", "-Wall", "-o", self.spawn, os.path.join(HERE, "spawn.c")], timeout=120)
+        compile_c(os.path.join(HERE, "spawn.c"), self.spawn)
         os.chmod(self.spawn, 0o755)
 
         self.user = h.create_user(self.a.user)
@@ -535,7 +327,7 @@ class Bench:
                     cmdfd = os.pidfd_open(cmd.pid)
                     w.ep.register(cmdfd, select.EPOLLIN)
                 else:                       # bare cgroup.kill
-                    cg_write(os.path.join(s["cgroup"], "cgroup.kill"), "1")
+                    write(os.path.join(s["cgroup"], "cgroup.kill"), "1")
                 t_last = t0
                 deadline = t0 + self.a.max_wait
                 while True:
@@ -637,25 +429,6 @@ class Bench:
                         f"{'  TIMEOUT' if rec['timed_out'] else ''}")
 
 
-def kill_user(uid: int, gid: int) -> None:
-    """kill(-1, SIGKILL) as the test user: one syscall that walks the task list
-    under its lock, so no fork can outrun it (the classic fork-bomb cure)."""
-    for _ in range(5):
-        if not user_pids(uid, include_zombies=False):
-            return
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(gid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        time.sleep(0.1)
-
-
 def fix_stale_utmp(user: str) -> None:
     for r in h.utmp_user_entries(user):
         if not h.proc_alive(r.pid):
@@ -665,42 +438,6 @@ def fix_stale_utmp(user: str) -> None:
 # ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
-
-def machine_facts(a) -> Dict:
-    facts = {"nproc": os.cpu_count(), "kernel": platform.release(),
-             "os": "", "loadavg": loadavg(), "host_processes": nprocs()}
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    facts["os"] = line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            facts["mem_total"] = f.readline().split(None, 1)[1].strip()
-    except OSError:
-        pass
-    try:
-        facts["logoff_commit"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                                capture_output=True, text=True,
-                                                timeout=10).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    try:
-        with open(a.logoff, "rb") as f:
-            facts["logoff_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
-        facts["logoff_built"] = time.strftime("%Y-%m-%d %H:%M:%S",
-                                              time.localtime(os.stat(a.logoff).st_mtime))
-    except OSError:
-        pass
-    try:
-        facts["pkill"] = subprocess.run(["pkill", "-V"], capture_output=True, text=True,
-                                        timeout=10).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return facts
-
 
 def report(bench: Bench) -> str:
     lines = []
@@ -828,10 +565,7 @@ def cleanup_only(a) -> int:
         pw = None
     if pw:
         kill_user(pw.pw_uid, pw.pw_gid)
-    mount = cgroup2_mount()
-    for e in os.scandir(mount):
-        if e.is_dir() and e.name.startswith(CGROUP_PREFIX):
-            cg_remove(e.path)
+    cg_remove_prefixed(cgroup2_mount(), CGROUP_PREFIX)
     if pw:
         try:
             h.wait_until(lambda: not user_pids(pw.pw_uid), 30, interval=0.1, what="reaping")
@@ -848,53 +582,26 @@ def main(argv=None) -> int:
     if a.cleanup:
         return cleanup_only(a)
 
-    # SIGTERM/SIGHUP must unwind through the finally blocks like Ctrl-C does.
-    def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, _raise)
-    signal.signal(signal.SIGHUP, _raise)
-
-    facts = machine_facts(a)
-    print(f"machine: nproc={facts['nproc']} kernel={facts['kernel']} os={facts.get('os')} "
-          f"mem={facts.get('mem_total')} load={facts['loadavg']} processes={facts['host_processes']}")
-    print(f"logoff: {a.logoff} built {facts.get('logoff_built', '?')} sha256 "
-          f"{facts.get('logoff_sha256', '?')}..., tree HEAD {facts.get('logoff_commit', '?')}")
+    raise_on_signals()
+    facts = machine_facts(a.logoff, versions=[("pkill", ["pkill", "-V"])])
+    print(machine_line(facts))
+    print(logoff_line(a.logoff, facts))
     print(f"{facts.get('pkill', 'pkill ?')}; "
           f"reps={a.reps} sizes={a.sizes} storm={'no' if a.no_storm else 'yes'} "
           f"max-wait={a.max_wait:g}s settle={a.settle:g}s")
     sys.stdout.flush()
 
     b = Bench(a)
-    rc = 0
-    t = time.monotonic()
-    try:
-        b.setup()
-        b.run()
-    except KeyboardInterrupt:
-        log("interrupted; cleaning up")
-        rc = 130
-    except BenchError as e:
-        log(f"bench: {e}")
-        rc = 1
-    finally:
-        b.teardown()
+    rc, duration = run_bench(b, "bench")
     facts["after"] = {"loadavg": loadavg(), "host_processes": nprocs()}
-    facts["duration_s"] = round(time.monotonic() - t, 1)
-
-    print(report(b))
+    facts["duration_s"] = duration
     notes = anomalies(b)
-    if notes:
-        print("\nnotes:")
-        for n in notes:
-            print(f"  - {n}")
+    print_report(report(b), notes)
     print(f"\nafter: load={facts['after']['loadavg']} processes={facts['after']['host_processes']} "
           f"duration={facts['duration_s']:g}s")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"facts": facts, "args": {k: v for k, v in vars(a).items()},
+    save_json(a.json, {"facts": facts, "args": {k: v for k, v in vars(a).items()},
                        "methods": {m: METHODS[m][1] for m in a.methods},
-                       "results": b.results, "notes": notes}, f, indent=1)
-        print(f"raw results: {a.json}")
+                       "results": b.results, "notes": notes})
     return rc
 
 

@@ -24,11 +24,8 @@ tests/harness.py of this project.
 from __future__ import annotations
 
 import argparse
-import errno
-import hashlib
 import json
 import os
-import platform
 import pwd
 import shutil
 import signal
@@ -45,6 +42,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import harness as h  # noqa: E402
+import common  # noqa: E402
+from common import (BenchError, cg_populated, cg_procs, cg_remove, cg_remove_prefixed,  # noqa: E402
+                    cgroup2_mount, compile_c, fmt, kill_user, loadavg, log, logoff_line, machine_line,
+                    med, mounts, nprocs, posix_sid, print_report, private_copy, raise_on_signals, read,
+                    run_bench, save_json, user_pids, write)
 
 PID_MAX_PATH = "/proc/sys/kernel/pid_max"
 BIG_PID_MAX = 4194304
@@ -75,38 +77,9 @@ STORM_METHODS = ["logoff-t0", "logoff", "pkill-s"]
 HELPER_SRC = os.path.join(HERE, "load-helper.c")
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------------------
-# /proc and host helpers
+# /proc and host helpers (the shared ones are in common.py)
 # ---------------------------------------------------------------------------
-
-def read(path: str) -> str:
-    with open(path) as f:
-        return f.read()
-
-
-def write(path: str, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
-
-
-def loadavg() -> str:
-    return " ".join(read("/proc/loadavg").split()[:3])
-
-
-def nprocs() -> int:
-    return sum(1 for n in os.listdir("/proc") if n.isdigit())
-
 
 def meminfo() -> Dict[str, int]:
     out = {}
@@ -123,26 +96,6 @@ def mem_cost(before: Dict[str, int], after: Dict[str, int]) -> Dict[str, int]:
     return d
 
 
-def posix_sid(pid: int) -> Optional[int]:
-    data = h._read(f"/proc/{pid}/stat")
-    if not data:
-        return None
-    return int(data[data.rfind(")") + 2:].split()[3])
-
-
-def user_pids(uid: int) -> List[int]:
-    """Every process of uid, zombies included (owner of /proc/PID)."""
-    out = []
-    for n in os.listdir("/proc"):
-        if n.isdigit():
-            try:
-                if os.stat(f"/proc/{n}").st_uid == uid:
-                    out.append(int(n))
-            except OSError:
-                pass
-    return out
-
-
 def sessionid_map(sids) -> Dict[int, List[int]]:
     """One /proc walk: live pids of each audit session in sids."""
     out: Dict[int, List[int]] = {s: [] for s in sids}
@@ -152,24 +105,6 @@ def sessionid_map(sids) -> Dict[int, List[int]]:
             if sid in out and h.proc_alive(int(n)):
                 out[sid].append(int(n))
     return out
-
-
-def kill_user(uid: int, gid: int) -> None:
-    """kill(-1, SIGKILL) as the user: no fork can outrun it."""
-    for _ in range(5):
-        if not [p for p in user_pids(uid) if h.proc_alive(p)]:
-            return
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(gid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        time.sleep(0.1)
 
 
 def utmp_logout_many(leaders) -> int:
@@ -210,22 +145,6 @@ def utmp_logout_many(leaders) -> int:
 # cgroups: v2 for cgroup.kill, the v1 pids controller to count
 # ---------------------------------------------------------------------------
 
-def mounts():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, sep, right = line.partition(" - ")
-            if sep:
-                r = right.split()
-                yield left.split()[4], r[0], r[2] if len(r) > 2 else ""
-
-
-def cgroup2_mount() -> str:
-    for point, fstype, _ in mounts():
-        if fstype == "cgroup2":
-            return point
-    raise BenchError("no cgroup2 mount in /proc/self/mountinfo (needed for cgroup.kill)")
-
-
 def pids_v1_mount() -> str:
     """The cgroup v1 hierarchy of the pids controller.  Its pids.current
     counts a session's tasks (until reaped) in one read, where a /proc walk
@@ -236,52 +155,6 @@ def pids_v1_mount() -> str:
             return point
     raise BenchError("no cgroup v1 pids hierarchy (the benchmark counts a session's processes with "
                      "its pids.current; a pure cgroup v2 host is not supported)")
-
-
-def cg_populated(d: str) -> bool:
-    try:
-        return "populated 1" in read(os.path.join(d, "cgroup.events"))
-    except OSError as e:
-        if e.errno in (errno.ENOENT, errno.ENODEV):
-            return False
-        raise
-
-
-def cg_procs(d: str) -> List[int]:
-    try:
-        return [int(x) for x in read(os.path.join(d, "cgroup.procs")).split()]
-    except FileNotFoundError:
-        return []
-
-
-def cg_remove(d: str, timeout: float = 20.0) -> None:
-    """Kill what is left in cgroup d (v1 or v2) and remove it."""
-    if not os.path.isdir(d):
-        return
-    for sub in sorted((e.path for e in os.scandir(d) if e.is_dir()), reverse=True):
-        cg_remove(sub, timeout)
-    try:
-        if os.path.exists(os.path.join(d, "cgroup.kill")):
-            if cg_populated(d):
-                write(os.path.join(d, "cgroup.kill"), "1")
-        h.kill_until_gone(lambda: cg_procs(d), timeout, f"cgroup {d}")
-    except (OSError, TimeoutError) as e:
-        log(f"warning: emptying {d}: {e}")
-
-    def gone():
-        try:
-            os.rmdir(d)
-            return True
-        except FileNotFoundError:
-            return True
-        except OSError as e:
-            if e.errno == errno.EBUSY:
-                return False
-            raise
-    try:
-        h.wait_until(gone, timeout, interval=0.05, what=f"rmdir {d}")
-    except TimeoutError as e:
-        log(f"warning: {e}")
 
 
 # ---------------------------------------------------------------------------
@@ -363,22 +236,17 @@ class Bench:
         os.chown(self.tmp, 0, self.user.gid)
         os.chmod(self.tmp, 0o750)          # root and the test user only: spawn is privileged
         for attr in ("logoff", "mksession"):  # private copies: a rebuild changes nothing
-            dst = os.path.join(self.tmp, attr)
-            shutil.copy2(getattr(self, attr), dst)
-            os.chmod(dst, 0o755)
-            setattr(self, attr, dst)
+            setattr(self, attr, private_copy(getattr(self, attr), os.path.join(self.tmp, attr), 0o755))
         # spawn.c, static (less page-table memory, faster forks), with
         # cap_sys_admin+ep: root has no CAP_SYS_RESOURCE here to raise the
         # hard RLIMIT_NPROC, and kernel/fork.c lets CAP_SYS_ADMIN past it.
         self.spawn = os.path.join(self.tmp, "spawn")
-        h.run([os.environ.get("CC", "cc"), "-O2", "-static", "-Wall", "-o", self.spawn,
-               os.path.join(HERE, "spawn.c")], timeout=120)
+        compile_c(os.path.join(HERE, "spawn.c"), self.spawn, "-static")
         os.chown(self.spawn, 0, self.user.gid)
         os.chmod(self.spawn, 0o750)
         h.run(["setcap", "cap_sys_admin+ep", self.spawn])
         self.helper = os.path.join(self.tmp, "helper")
-        h.run([os.environ.get("CC", "cc"), "-O2", "-static", "-Wall", "-o", self.helper, HELPER_SRC],
-              timeout=120)
+        compile_c(HELPER_SRC, self.helper, "-static")
         os.chmod(self.helper, 0o755)
 
         self.cg2_base = os.path.join(cg2, f"{CGROUP_PREFIX}{os.getpid()}")
@@ -419,7 +287,7 @@ class Bench:
         for d in (self.cg2_base, self.pids_base):
             if d:
                 try:
-                    cg_remove(d)
+                    cg_remove(d, timeout=20.0, v1=True)
                 except Exception as e:      # noqa: BLE001
                     errors.append(f"cgroup {d}: {e}")
         try:
@@ -475,7 +343,7 @@ class Bench:
                     p.kill()
                 err.seek(0)
                 for d in dirs:
-                    cg_remove(d)
+                    cg_remove(d, timeout=20.0, v1=True)
                 raise BenchError(f"mksession failed: {line!r} {err.read().strip()}")
             err.close()
         else:
@@ -518,7 +386,7 @@ class Bench:
         for s in sessions:
             for d in (s["cgroup"], s["pids"]):
                 if d:
-                    cg_remove(d)
+                    cg_remove(d, timeout=20.0, v1=True)
             if s["reaper"] is not None:     # it exits once it has nothing left to reap
                 try:
                     s["reaper"].wait(30)
@@ -800,15 +668,6 @@ class Bench:
 # Report
 # ---------------------------------------------------------------------------
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def fmt(x, spec):
-    return format(x, spec) if x is not None else "-"
-
-
 def report(b: Bench) -> str:
     L = []
     for scn in b.scenarios:
@@ -867,8 +726,8 @@ def report(b: Bench) -> str:
                 return f"{mm[m] / mm[ref]:.2f}" if mm.get(ref) else "-"
             rss = [r.get("maxrss_kb") for r in rs if r.get("maxrss_kb") is not None]
             rcs = sorted({r.get("rc") for r in rs if r.get("rc") is not None})
-            L.append(f"  {END_METHODS[m]:<20} {mm[m]:>8.3f} {fmt(med([r['cmd_s'] for r in rs]), '>8.3f')} "
-                     f"{fmt(med([r['gone_s'] for r in rs]), '>8.3f')} {(max(rss) if rss else '-'):>11} "
+            L.append(f"  {END_METHODS[m]:<20} {mm[m]:>8.3f} {fmt(med([r['cmd_s'] for r in rs]), 8)} "
+                     f"{fmt(med([r['gone_s'] for r in rs]), 8)} {(max(rss) if rss else '-'):>11} "
                      f"{ratio('pkill-s'):>11} {ratio('cgroup.kill'):>14} "
                      f"{med([r['survivors'] for r in rs]):>10g} {max(r['survivors'] for r in rs):>6} "
                      f"{','.join(map(str, rcs)) or '-':>4}"
@@ -905,25 +764,9 @@ def anomalies(b: Bench) -> List[str]:
 
 
 def machine_facts(a) -> Dict:
-    f = {"nproc": os.cpu_count(), "kernel": platform.release(), "loadavg": loadavg(),
-         "host_processes": nprocs(), "pid_max": int(read(PID_MAX_PATH))}
-    for line in read("/etc/os-release").splitlines():
-        if line.startswith("PRETTY_NAME="):
-            f["os"] = line.split("=", 1)[1].strip('"')
-    f["mem_total"] = read("/proc/meminfo").splitlines()[0].split(None, 1)[1].strip()
-    for key, argv in (("commit", ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
-                      ("pkill", ["pkill", "-V"]), ("w", ["w", "-V"]), ("who", ["who", "--version"])):
-        try:
-            cp = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-            f[key] = cp.stdout.strip().splitlines()[0]
-        except (OSError, subprocess.TimeoutExpired, IndexError):
-            pass
-    try:
-        with open(a.logoff, "rb") as fh:
-            f["logoff_sha256"] = hashlib.sha256(fh.read()).hexdigest()[:16]
-        f["logoff_built"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.stat(a.logoff).st_mtime))
-    except OSError:
-        pass
+    f = common.machine_facts(a.logoff, versions=[("pkill", ["pkill", "-V"]), ("w", ["w", "-V"]),
+                                                 ("who", ["who", "--version"])])
+    f["pid_max"] = int(read(PID_MAX_PATH))
     return f
 
 
@@ -991,9 +834,7 @@ def cleanup_only(a) -> int:
     if pw:
         kill_user(pw.pw_uid, pw.pw_gid)
     for mount in (cgroup2_mount(), pids_v1_mount()):
-        for e in os.scandir(mount):
-            if e.is_dir() and e.name.startswith(CGROUP_PREFIX):
-                cg_remove(e.path)
+        cg_remove_prefixed(mount, CGROUP_PREFIX, timeout=20.0, v1=True)
     try:
         old = read(STATE_FILE).strip().split("=", 1)[1]
         write(PID_MAX_PATH, old)
@@ -1017,17 +858,10 @@ def main(argv=None) -> int:
     if a.cleanup:
         return cleanup_only(a)
 
-    def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, _raise)
-    signal.signal(signal.SIGHUP, _raise)
-
+    raise_on_signals()
     facts = machine_facts(a)
-    print(f"machine: nproc={facts['nproc']} kernel={facts['kernel']} os={facts.get('os')} "
-          f"mem={facts.get('mem_total')} load={facts['loadavg']} processes={facts['host_processes']} "
-          f"pid_max={facts['pid_max']}")
-    print(f"logoff: {a.logoff} built {facts.get('logoff_built', '?')} sha256 "
-          f"{facts.get('logoff_sha256', '?')}..., tree HEAD {facts.get('commit', '?')}")
+    print(machine_line(facts, f" pid_max={facts['pid_max']}"))
+    print(logoff_line(a.logoff, facts))
     print(f"{facts.get('pkill', '?')}; {facts.get('w', '?')}; {facts.get('who', '?')}")
     print(f"scenarios={','.join(a.scenarios)} sessions={a.sessions} list-reps={a.list_reps} procs={a.procs} "
           f"detached={a.detached} end-reps={a.end_reps} storm-pid-max={a.storm_pid_max} "
@@ -1035,35 +869,15 @@ def main(argv=None) -> int:
     sys.stdout.flush()
 
     b = Bench(a)
-    rc = 0
-    t = time.monotonic()
-    try:
-        b.setup()
-        b.run()
-    except KeyboardInterrupt:
-        log("interrupted; cleaning up")
-        rc = 130
-    except BenchError as e:
-        log(f"bench_load: {e}")
-        rc = 1
-    finally:
-        b.teardown()
+    rc, duration = run_bench(b, "bench_load")
     facts["after"] = {"loadavg": loadavg(), "host_processes": nprocs(), "pid_max": int(read(PID_MAX_PATH))}
-    facts["duration_s"] = round(time.monotonic() - t, 1)
-    print(report(b))
+    facts["duration_s"] = duration
     notes = anomalies(b)
-    if notes:
-        print("\nnotes:")
-        for n in notes:
-            print(f"  - {n}")
+    print_report(report(b), notes)
     print(f"\nafter: load={facts['after']['loadavg']} processes={facts['after']['host_processes']} "
           f"pid_max={facts['after']['pid_max']} duration={facts['duration_s']:g}s")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"facts": facts, "args": vars(a), "scenarios": b.scenarios,
-                       "methods": {**LIST_TOOLS, **END_METHODS}, "results": b.results, "notes": notes},
-                      f, indent=1)
-        print(f"raw results: {a.json}")
+    save_json(a.json, {"facts": facts, "args": vars(a), "scenarios": b.scenarios,
+                       "methods": {**LIST_TOOLS, **END_METHODS}, "results": b.results, "notes": notes})
     return rc
 
 

@@ -26,15 +26,10 @@ from __future__ import annotations
 
 import argparse
 import errno
-import hashlib
-import json
 import os
-import platform
 import re
-import resource
 import select
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -47,8 +42,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import hosts  # noqa: E402
-sys.path.insert(0, HERE)
-from bench import BenchError, Watch, cg_populated, loadavg, log, proc_cgroup  # noqa: E402
+from common import (STORM_CAP, STORM_SCRIPT, BenchError, Watch, built_time, cg_populated,  # noqa: E402
+                    cg_procs, compile_c, fmt, loadavg, log, logoff_line, machine_facts, med,
+                    print_report, private_copy, proc_cgroup, raise_nofile, raise_on_signals,
+                    run_bench, save_json, sha256_file, stat_fields)
 
 CG2 = "/sys/fs/cgroup/unified"
 # A cgroup and machine name of our own: other people boot the shared
@@ -59,12 +56,10 @@ BENCH_MACHINE = "lo-bench-systemd"
 USER = "alice"
 UID = hosts.USERS[USER]
 
-# The fork storm, as in bench.py.  ALWAYS with the ulimit guard.  Note that
-# RLIMIT_NPROC counts every process of uid 1000 on the machine (the container
-# has no user namespace), so the cap is shared with other containers' alice.
-STORM_CAP = 2000
-STORM_SCRIPT = (f"ulimit -u {STORM_CAP} || exit 99; trap '' HUP TERM; "
-                "storm() { while :; do storm & done; }; storm 2>/dev/null")
+# The fork storm is bench.py's, common.STORM_SCRIPT: ALWAYS with the ulimit
+# guard.  Note that RLIMIT_NPROC counts every process of uid 1000 on the
+# machine (the container has no user namespace), so the cap is shared with
+# other containers' alice.
 
 METHODS = {
     # key: (label, description)
@@ -106,19 +101,6 @@ class BenchHost(hosts.SystemdHost):
 # cgroup and /proc helpers (host side)
 # ---------------------------------------------------------------------------
 
-def cg_procs(d: str) -> List[int]:
-    """PIDs (this host's numbers) in cgroup d; [] if d is gone."""
-    try:
-        with open(os.path.join(d, "cgroup.procs")) as f:
-            return [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        return []
-    except OSError as e:
-        if e.errno == errno.ENODEV:
-            return []
-        raise
-
-
 def cg_kill(d: str) -> bool:
     try:
         fd = os.open(os.path.join(d, "cgroup.kill"), os.O_WRONLY)
@@ -137,13 +119,12 @@ def cg_kill(d: str) -> bool:
 
 def proc_state_uid(pid: int):
     """(state letter, uid) of a process, or None."""
+    f = stat_fields(pid)
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode(errors="replace")
         uid = os.stat(f"/proc/{pid}").st_uid
     except OSError:
         return None
-    return data[data.rfind(")") + 2:][:1], uid
+    return (f[0], uid) if f else None
 
 
 # ---------------------------------------------------------------------------
@@ -170,25 +151,16 @@ class Bench:
             raise BenchError("run as root (nspawn, cgroup writes)")
         if not os.access(self.a.logoff, os.X_OK):
             raise BenchError(f"{self.a.logoff} missing: build first (ninja -C build)")
-        need = STORM_CAP * 3 + 1024
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft < need:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(need, hard)))
+        raise_nofile(STORM_CAP * 3 + 1024)
         self.tmp = tempfile.mkdtemp(prefix="logoff-bench-logind-")
         # A private copy, in a directory whose name becomes the installed name
         # (install_logoff: /usr/local/bin/logoff-<dir name>).
         bdir = os.path.join(self.tmp, "bench-logind")
         os.mkdir(bdir)
-        shutil.copy2(self.a.logoff, os.path.join(bdir, "logoff"))
-        with open(os.path.join(bdir, "logoff"), "rb") as f:
-            self.logoff_sha256 = hashlib.sha256(f.read()).hexdigest()
-        self.logoff_built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.stat(self.a.logoff).st_mtime))
+        self.logoff_sha256 = sha256_file(private_copy(self.a.logoff, os.path.join(bdir, "logoff")))
+        self.logoff_built = built_time(self.a.logoff)
         spawn = os.path.join(self.tmp, "spawn")
-        cc = shutil.which(os.environ.get("CC", "cc"))
-        if not cc:
-            raise BenchError("no C compiler (cc) to build bench/spawn.c")
-        subprocess.run([cc, "-O2", "-Wall", "-o", spawn, os.path.join(HERE, "spawn.c")],
-                       check=True, timeout=120)
+        compile_c(os.path.join(HERE, "spawn.c"), spawn)
 
         self.host = BenchHost(Path(self.a.base))
         t = time.monotonic()
@@ -505,31 +477,9 @@ class Bench:
                         f"survivors {rec['survivors']}{'  rc=' + str(rec['rc']) if 'rc' in rec else ''}{extra}")
 
 
-def fmt(v, w=0, p=3) -> str:
-    return f"{v:{w}.{p}f}" if v is not None else f"{'-':>{w}}"
-
-
 # ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
-
-def machine_facts(a) -> Dict:
-    facts = {"nproc": os.cpu_count(), "kernel": platform.release(), "os": "", "loadavg": loadavg(),
-             "host_processes": sum(1 for n in os.listdir("/proc") if n.isdigit())}
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    facts["os"] = line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    try:
-        facts["logoff_commit"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                                capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return facts
-
 
 def report(b: Bench) -> str:
     lines = []
@@ -542,12 +492,12 @@ def report(b: Bench) -> str:
         starts = [r["n_start"] for r in recs]
         lines.append(f"  processes in the scope at the start of timing: median {statistics.median(starts):g}, "
                      f"range {min(starts)}-{max(starts)}; {b.a.reps} reps")
-        med: Dict[str, Optional[float]] = {}
+        medians: Dict[str, Optional[float]] = {}
         for m in b.a.methods:
             rs = [r for r in recs if r["method"] == m]
             if rs:
                 ts = [r["time_s"] if r["time_s"] is not None else float("inf") for r in rs]
-                med[m] = statistics.median(ts)
+                medians[m] = statistics.median(ts)
         hdr = (f"  {'method':<27} {'median s':>9} {'min s':>8} {'x cgroup.kill':>13} {'x loginctl':>10} "
                f"{'gone s':>7} {'forgot s':>8} {'forced s':>8} {'survivors':>9} {'not ended':>9}")
         lines.append(hdr)
@@ -558,14 +508,14 @@ def report(b: Bench) -> str:
                 continue
             ended = [r["time_s"] for r in rs if r["time_s"] is not None]
             nte = len(rs) - len(ended)
-            mm = med[m]
+            mm = medians[m]
             ms = f"{mm:9.3f}" if mm != float("inf") else f"{'>' + format(mw, 'g'):>9}"
             mins = f"{min(ended):8.3f}" if ended else f"{'-':>8}"
 
             def ratio(ref):
-                if ref not in med:
+                if ref not in medians:
                     return "-"
-                a, r = mm, med[ref]
+                a, r = mm, medians[ref]
                 if a == float("inf") and r == float("inf"):
                     return "-"
                 if r == float("inf"):
@@ -575,8 +525,7 @@ def report(b: Bench) -> str:
                 return f"{a / r:.2f}" if r > 0 else "-"
 
             def mcol(key):
-                v = [r[key] for r in rs if r.get(key) is not None]
-                return statistics.median(v) if v else None
+                return med([r.get(key) for r in rs])
             gone = mcol("gone_s")
             forg = mcol("forgotten_s")
             forced = mcol("v_forced_s") if m.startswith("logoff") else (gone if m == "cgroup.kill" else None)
@@ -601,14 +550,14 @@ def report(b: Bench) -> str:
         lines += ["  | " + ln for ln in sample["output"].strip().splitlines()]
     if lines:
         lines += ["",
-                  f"median/min s: from starting the method until every process of the session has exited AND",
+                  "median/min s: from starting the method until every process of the session has exited AND",
                   f"  logind has forgotten the session (and the command has returned); '>{mw:g}': not ended",
-                  f"  within --max-wait in the majority of reps.  x cgroup.kill / x loginctl: ratio of medians",
-                  f"  ('<' when the reference did not end).  gone s: median time until the last process",
-                  f"  exited; forgot s: until logind's state file /run/systemd/sessions/ID was gone.",
-                  f"  forced s: for logoff, 'Ended what the grace period left in X s' from its /v output;",
-                  f"  for cgroup.kill, its gone time.  survivors: median/max processes left in the scope",
-                  f"  when the wait ended; not ended: reps that hit --max-wait."]
+                  "  within --max-wait in the majority of reps.  x cgroup.kill / x loginctl: ratio of medians",
+                  "  ('<' when the reference did not end).  gone s: median time until the last process",
+                  "  exited; forgot s: until logind's state file /run/systemd/sessions/ID was gone.",
+                  "  forced s: for logoff, 'Ended what the grace period left in X s' from its /v output;",
+                  "  for cgroup.kill, its gone time.  survivors: median/max processes left in the scope",
+                  "  when the wait ended; not ended: reps that hit --max-wait."]
     return "\n".join(lines)
 
 
@@ -674,57 +623,36 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     a = parse_args(argv)
 
-    def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, _raise)
-    signal.signal(signal.SIGHUP, _raise)
-
-    facts = machine_facts(a)
+    raise_on_signals()
+    facts = machine_facts()
     b = Bench(a)
-    rc = 0
-    t = time.monotonic()
-    try:
-        b.setup()
+
+    def ready():
         facts.update(b.facts_inside)
         facts["logoff_sha256"] = b.logoff_sha256
         facts["logoff_built"] = b.logoff_built
         print(f"machine: nproc={facts['nproc']} kernel={facts['kernel']} os={facts.get('os')} "
               f"load={facts['loadavg']}")
         print(f"host: {facts['systemd']}, container cgroup {facts['container_cgroup']}")
-        print(f"logoff: {a.logoff} built {b.logoff_built} sha256 {b.logoff_sha256[:16]}..., tree HEAD "
-              f"{facts.get('logoff_commit', '?')}")
+        print(logoff_line(a.logoff, facts))
         print(f"reps={a.reps} size={a.size} detached={a.detached_pct:g}% scenarios={a.scenarios} "
               f"max-wait={a.max_wait:g}s")
         sys.stdout.flush()
-        b.run()
-    except KeyboardInterrupt:
-        log("interrupted; cleaning up")
-        rc = 130
-    except (BenchError, hosts.HostError, TimeoutError) as e:
-        log(f"bench: {e}")
-        rc = 1
-    finally:
-        b.teardown()
+
+    rc, duration = run_bench(b, "bench", errors=(BenchError, hosts.HostError, TimeoutError), ready=ready)
     facts["after"] = {"loadavg": loadavg()}
-    facts["duration_s"] = round(time.monotonic() - t, 1)
+    facts["duration_s"] = duration
     one = [float(x.split()[0]) for x in b.loads if x != "?"]
     if one:
         facts["loadavg_1min_during"] = {"median": statistics.median(one), "min": min(one), "max": max(one)}
-    print(report(b))
     notes = anomalies(b)
-    if notes:
-        print("\nnotes:")
-        for n in notes:
-            print(f"  - {n}")
+    print_report(report(b), notes)
     during = facts.get("loadavg_1min_during")
     print(f"\nload (1 min) before the measurements: median {during['median']:.2f}, range "
           f"{during['min']:.2f}-{during['max']:.2f}" if during else "")
     print(f"after: load={facts['after']['loadavg']} duration={facts['duration_s']:g}s")
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"facts": facts, "args": vars(a), "methods": {m: METHODS[m][1] for m in a.methods},
-                       "results": b.results, "notes": notes}, f, indent=1)
-        print(f"raw results: {a.json}")
+    save_json(a.json, {"facts": facts, "args": vars(a), "methods": {m: METHODS[m][1] for m in a.methods},
+                       "results": b.results, "notes": notes})
     return rc
 
 

@@ -223,7 +223,7 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
                         return -ENOMEM;
                 free(s->name);
                 s->name = d;
-                if (s->type != SESSION_TYPE_RDP && s->type != SESSION_TYPE_X2GO) {
+                if (!desktop_server_of_type(s->type)) {
                         s->type = SESSION_TYPE_X11;
                         s->state = SESSION_ACTIVE;
                 }
@@ -282,7 +282,6 @@ out:
 }
 
 static int kernel_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
-        *rep = (struct end_report) { .forgotten = -1 };
         return session_terminate(&s->member, o, &rep->procs);
 }
 

@@ -4,12 +4,14 @@
  * what a session is (no user managers, no lingering users), who may end it
  * (polkit), and is asked first when one ends. */
 #include "backend.h"
+#include "backend-logind.h"
 #include "cgroup.h"
 
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "hashmap.h"
 #include "libsystemd.h"
 #include "procscan.h"
 #include "records.h"
@@ -250,13 +252,14 @@ struct cg_entry {
 };
 
 struct cg_cache {
-        struct cg_entry *slots;
-        size_t size, used;
+        struct cg_entry *entries;
+        size_t n, alloc;
+        struct hashmap by_text; /* hash_text(text) -> index in entries */
 };
 
 struct walk {
         struct found *found;
-        size_t n;
+        size_t n, alloc;
         /* The same, sorted for lookups from every process of the host. */
         struct found **by_id, **by_audit;
         struct cg_cache cache;
@@ -310,13 +313,7 @@ static int add_proc(struct found *f, const struct proc_info *p) {
         return 0;
 }
 
-/* The line of /proc/PID/cgroup that holds the path sd-login gave: the
- * hierarchy logind tracks sessions in (unified, or elogind's own). */
-static int hierarchy_of(int procdir_fd, const char *cgroup, char **ret) {
-        _cleanup_free_ char *text = NULL;
-        int r = read_small_file_at(procdir_fd, "cgroup", &text, NULL);
-        if (r < 0)
-                return r;
+int logind_hierarchy_of(char *text, const char *cgroup, char **ret) {
         _cleanup_free_ char *unified = NULL;
         if (cgroup_path_in(text, "", &unified) == 0 && streq(unified, cgroup)) {
                 *ret = strdup("");
@@ -340,8 +337,13 @@ static int hierarchy_of(int procdir_fd, const char *cgroup, char **ret) {
         return -ENOENT;
 }
 
-/* The longest path both lie in. */
-static void common_ancestor(char *acc, const char *path) {
+static int hierarchy_of(int procdir_fd, const char *cgroup, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_small_file_at(procdir_fd, "cgroup", &text, NULL);
+        return r < 0 ? r : logind_hierarchy_of(text, cgroup, ret);
+}
+
+void logind_common_ancestor(char *acc, const char *path) {
         size_t i = 0, last_slash = 0;
         while (acc[i] && acc[i] == path[i]) {
                 if (acc[i] == '/')
@@ -353,46 +355,39 @@ static void common_ancestor(char *acc, const char *path) {
         acc[last_slash == 0 ? 1 : last_slash] = '\0';
 }
 
-static size_t hash_text(const char *s) {
-        size_t h = 2166136261u;
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 16777619u;
-        return h;
+static struct cg_entry *cache_find(const struct cg_cache *c, const char *text) {
+        size_t i;
+        if (!hashmap_get(&c->by_text, hash_text(text), &i) || !streq(c->entries[i].text, text))
+                return NULL;
+        return &c->entries[i];
 }
 
-static struct cg_entry *cache_slot(struct cg_cache *c, const char *text) {
-        size_t i = hash_text(text) & (c->size - 1);
-        while (c->slots[i].text && !streq(c->slots[i].text, text))
-                i = (i + 1) & (c->size - 1);
-        return &c->slots[i];
-}
-
+/* Takes text.  Two texts of one hash: the later one keeps the place, and
+ * the earlier is asked about again when it comes back. */
 static int cache_put(struct cg_cache *c, char *text, struct found *f) {
-        if ((c->used + 1) * 2 > c->size) {
-                size_t nsize = c->size ? c->size * 2 : 64;
-                struct cg_cache n = { .slots = calloc(nsize, sizeof(struct cg_entry)), .size = nsize };
-                if (!n.slots)
-                        return -ENOMEM;
-                for (size_t i = 0; i < c->size; i++)
-                        if (c->slots[i].text)
-                                *cache_slot(&n, c->slots[i].text) = c->slots[i];
-                n.used = c->used;
-                free(c->slots);
-                *c = n;
+        uint64_t key = hash_text(text);
+        size_t i;
+        if (hashmap_get(&c->by_text, key, &i)) {
+                free(c->entries[i].text);
+                c->entries[i] = (struct cg_entry) { .text = text, .f = f };
+                return 0;
         }
-        struct cg_entry *e = cache_slot(c, text);
-        if (!e->text)
-                c->used++;
-        else
-                free(e->text);
-        *e = (struct cg_entry) { .text = text, .f = f };
+        if (ARRAY_RESERVE(c->entries, c->alloc, c->n, 64) < 0)
+                goto nomem;
+        if (hashmap_put(&c->by_text, key, c->n) < 0)
+                goto nomem;
+        c->entries[c->n++] = (struct cg_entry) { .text = text, .f = f };
         return 0;
+nomem:
+        free(text);
+        return -ENOMEM;
 }
 
 static void cache_done(struct cg_cache *c) {
-        for (size_t i = 0; i < c->size; i++)
-                free(c->slots[i].text);
-        free(c->slots);
+        for (size_t i = 0; i < c->n; i++)
+                free(c->entries[i].text);
+        free(c->entries);
+        hashmap_done(&c->by_text);
         *c = (struct cg_cache) { 0 };
 }
 
@@ -425,7 +420,7 @@ static struct found *ask_sd_login(struct walk *w, int procdir_fd, pid_t pid, int
         if (!f->cgroup)
                 f->cgroup = TAKE_PTR(cgroup);
         else
-                common_ancestor(f->cgroup, cgroup);
+                logind_common_ancestor(f->cgroup, cgroup);
         return f;
 }
 
@@ -445,8 +440,8 @@ static int visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         if (r < 0)
                 return r;
         struct found *f;
-        struct cg_entry *e = w->cache.size ? cache_slot(&w->cache, text) : NULL;
-        if (e && e->text) {
+        const struct cg_entry *e = cache_find(&w->cache, text);
+        if (e) {
                 f = e->f;
                 free(text);
         } else {
@@ -469,9 +464,7 @@ static int visit(int procdir_fd, pid_t pid, uint32_t audit_id, void *userdata) {
         return add_proc(f, &p);
 }
 
-/* The session's cgroup is its scope where it has one, even when all of its
- * processes happen to sit in one sub-cgroup. */
-static void cut_at_scope(char *cgroup, const char *scope) {
+void logind_cut_at_scope(char *cgroup, const char *scope) {
         if (!scope)
                 return;
         size_t len = strlen(scope);
@@ -482,12 +475,7 @@ static void cut_at_scope(char *cgroup, const char *scope) {
                 }
 }
 
-/* A cgroup is the session's only when its last component says so: its
- * scope ("session-3.scope") under systemd, its ID ("3") under elogind.
- * Anything else (a parent shared with other sessions, the root) would make
- * processes of other sessions members: the session is then known by its
- * audit session alone. */
-static bool cgroup_names_session(const char *cgroup, const char *scope, const char *id) {
+bool logind_cgroup_names_session(const char *cgroup, const char *scope, const char *id) {
         const char *base = strrchr(cgroup, '/');
         if (!base || !base[1])
                 return false;
@@ -506,8 +494,8 @@ static int finish_session(struct session *s, struct found *f, const struct utmp_
                           size_t n_logins) {
         int r;
         if (f->cgroup && f->hierarchy) {
-                cut_at_scope(f->cgroup, f->scope);
-                if (cgroup_names_session(f->cgroup, f->scope, s->id)) {
+                logind_cut_at_scope(f->cgroup, f->scope);
+                if (logind_cgroup_names_session(f->cgroup, f->scope, s->id)) {
                         s->member.cgroup = TAKE_PTR(f->cgroup);
                         s->member.cgroup_hierarchy = TAKE_PTR(f->hierarchy);
                 }
@@ -628,13 +616,11 @@ static int list_sessions(struct walk *w, struct session_list *l) {
                 if (r >= 0 && !s)
                         r = -ENOMEM;
                 if (r >= 0) {
-                        struct found *nf = reallocarray(w->found, w->n + 1, sizeof(*nf));
-                        if (!nf)
+                        if (ARRAY_RESERVE(w->found, w->alloc, w->n, 16) < 0)
                                 r = -ENOMEM;
                         else {
-                                w->found = nf;
-                                nf[w->n++] = (struct found) { .index = (size_t) (s - l->sessions),
-                                                               .scope = TAKE_PTR(p.scope) };
+                                w->found[w->n++] = (struct found) { .index = (size_t) (s - l->sessions),
+                                                                    .scope = TAKE_PTR(p.scope) };
                                 r = fill_session(s, &p);
                         }
                 }
@@ -764,7 +750,7 @@ static int unit_state(const char *unit, char **ret) {
  * it about: org.freedesktop.login1.manage, for the connection logind would
  * see (our own on the system bus), without interaction, as logind asks.
  * 1: yes; 0: no (*rep says why); or a negative errno when it cannot say. */
-static int polkit_may_manage(struct end_report *rep) {
+static int polkit_may_manage(struct host_report *rep) {
         const char *me = NULL;
         int r = lib->bus_get_unique_name(bus, &me);
         if (r < 0)
@@ -775,8 +761,8 @@ static int polkit_may_manage(struct end_report *rep) {
                                  "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", me, LOGIN1_MANAGE_ACTION, 0,
                                  0u, "");
         if (r < 0) {
-                rep->ask_error_name = e.name ? text_clean(e.name) : NULL;
-                rep->ask_error_message = e.message ? text_clean(e.message) : NULL;
+                rep->error_name = e.name ? text_clean(e.name) : NULL;
+                rep->error_message = e.message ? text_clean(e.message) : NULL;
                 return errno_of(&e, r);
         }
         int authorized = 0, challenge = 0;
@@ -787,22 +773,22 @@ static int polkit_may_manage(struct end_report *rep) {
                 return r;
         if (authorized)
                 return 1;
-        rep->ask_error_name = strdup(challenge ? "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+        rep->error_name = strdup(challenge ? "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
                                                : "org.freedesktop.DBus.Error.AccessDenied");
         return 0;
 }
 
-static int ask_terminate(const struct session *s, struct end_report *rep) {
+static int ask_terminate(const struct session *s, struct host_report *rep) {
         _cleanup_bus_error_ sd_bus_error e = { 0 };
         _cleanup_message_ sd_bus_message *reply = NULL;
         int r = lib->bus_call_method(bus, LOGIN1, LOGIN1_PATH, LOGIN1_MANAGER, "TerminateSession", &e, &reply, "s",
                                      s->id);
         if (r >= 0)
                 return 0;
-        free(rep->ask_error_name);
-        free(rep->ask_error_message);
-        rep->ask_error_name = e.name ? text_clean(e.name) : NULL;
-        rep->ask_error_message = e.message ? text_clean(e.message) : NULL;
+        free(rep->error_name);
+        free(rep->error_message);
+        rep->error_name = e.name ? text_clean(e.name) : NULL;
+        rep->error_message = e.message ? text_clean(e.message) : NULL;
         return errno_of(&e, r);
 }
 
@@ -813,9 +799,10 @@ static int ask_terminate(const struct session *s, struct end_report *rep) {
  * So logind is asked after the rounds, to finish what is left; where only
  * its yes lets the caller end the session, polkit said yes before
  * (logind_authorize). */
-static int end_graphical(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
+static int end_graphical(const struct session *s, const struct terminate_options *o, struct end_report *end) {
+        struct host_report *rep = &end->host;
         rep->asked_after = true;
-        int r = session_terminate(&s->member, o, &rep->procs);
+        int r = session_terminate(&s->member, o, &end->procs);
         if (r < 0)
                 return r;
         r = ask_terminate(s, rep);
@@ -823,12 +810,12 @@ static int end_graphical(const struct session *s, const struct terminate_options
          * gone): the normal end of a graphical session. */
         if (r == -ENOENT) {
                 rep->already_forgotten = true;
-                free(rep->ask_error_name);
-                free(rep->ask_error_message);
-                rep->ask_error_name = rep->ask_error_message = NULL;
+                free(rep->error_name);
+                free(rep->error_message);
+                rep->error_name = rep->error_message = NULL;
                 r = 0;
         }
-        rep->ask_error = r;
+        rep->error = r;
         return 0;
 }
 
@@ -836,14 +823,15 @@ static int end_graphical(const struct session *s, const struct terminate_options
  * would act before logind says it (a graphical session's rounds, its
  * desktop asked to log out), polkit is asked first what logind would ask
  * it; nothing is done without a yes. */
-static int logind_authorize(const struct session *s, struct end_report *rep) {
+static int logind_authorize(const struct session *s, struct host_report *rep) {
         (void) s;
-        *rep = (struct end_report) { .asked = "logind", .authorizer = "polkit", .forgotten = -1 };
+        rep->asked = host_logind.name;
+        rep->authorizer = "polkit";
         int r = bus_open();
         if (r >= 0)
                 r = polkit_may_manage(rep);
         if (r <= 0) {
-                rep->ask_error = r < 0 ? r : -EACCES;
+                rep->error = r < 0 ? r : -EACCES;
                 return -EACCES;
         }
         return 0;
@@ -851,7 +839,7 @@ static int logind_authorize(const struct session *s, struct end_report *rep) {
 
 /* logind forgets the session once its last process is gone; what systemd
  * says of its scope then. */
-static void check_forgotten(const struct session *s, struct end_report *rep) {
+static void check_forgotten(const struct session *s, struct host_report *rep) {
         /* From inside the session, that last process is logoff itself:
          * there is nothing to wait for. */
         _cleanup_close_ int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -871,18 +859,19 @@ static void check_forgotten(const struct session *s, struct end_report *rep) {
         }
 }
 
-static int logind_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
-        *rep = (struct end_report) { .asked = "logind", .forgotten = -1 };
+static int logind_end(const struct session *s, const struct terminate_options *o, struct end_report *end) {
+        struct host_report *rep = &end->host;
+        rep->asked = host_logind.name;
         int r = bus_open();
         if (r < 0 && o->host_must_agree) {
-                rep->ask_error = r;
+                rep->error = r;
                 return -EACCES; /* no answer is no yes */
         }
         if (r < 0)
                 return r;
 
         if (o->graphical) {
-                r = end_graphical(s, o, rep);
+                r = end_graphical(s, o, end);
                 if (r < 0)
                         return r;
                 check_forgotten(s, rep);
@@ -893,18 +882,18 @@ static int logind_end(const struct session *s, const struct terminate_options *o
          * scope stay consistent: it decides whether the caller may. */
         r = ask_terminate(s, rep);
         if (r < 0) {
-                rep->ask_error = r;
+                rep->error = r;
                 /* Nothing was signalled.  Where only logind's yes lets the
                  * caller end the session, any other answer (interrupted,
                  * timed out, logind gone) is a no too: never go on with
                  * the binary's own CAP_KILL. */
-                if (rep->ask_error == -EACCES || o->host_must_agree)
+                if (rep->error == -EACCES || o->host_must_agree)
                         return -EACCES;
         }
 
         /* session_end() counted what the session held before logind ended
          * part of it. */
-        r = session_terminate(&s->member, o, &rep->procs);
+        r = session_terminate(&s->member, o, &end->procs);
         if (r < 0)
                 return r; /* survivors: logind keeps the session, rightly */
         check_forgotten(s, rep);
@@ -919,5 +908,9 @@ const struct session_host host_logind = {
         .end = logind_end,
         .record = record_session_logout,
         .authorizes = true,
-        .authorize_action = "org.freedesktop.login1.manage",
+        .authorize_action = LOGIN1_MANAGE_ACTION,
+        /* elogind forgets a session once its leader is gone, whatever is
+         * left of it; the audit session still holds the rest. */
+        .interrupted_note = N_("%s: if %s forgets it first, '%s --backend=kernel %u' ends what is left of its audit "
+                               "session\n"),
 };

@@ -9,6 +9,7 @@
  * X2Go first: x2goterminate-session, run as the user as X2Go's client does,
  * ends the desktop and marks the session finished in X2Go's database. */
 #include "backend.h"
+#include "backend-x2go.h"
 
 #include <pwd.h>
 #include <sys/stat.h>
@@ -157,54 +158,54 @@ static int runs_one_of(const struct x2go_scan *sc, int procdir_fd, const struct 
         return 0;
 }
 
-/* X2Go's session IDs are "user-50-1796153372_stDxterm_dp24": a user name and
- * what X2Go adds.  Anything else is not passed on to its tools. */
-static bool x2go_id_is_valid(const char *id) {
+bool x2go_id_is_valid(const char *id) {
         size_t len = strlen(id);
         return len > 0 && len < 256 && id[0] != '-' &&
                strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == len;
 }
 
-/* "-name X2GO-<id>" and ":N" from the agent's command line. */
+int x2go_parse_agent_cmdline(const char *cmdline, size_t len, char **ret_id, unsigned *ret_display) {
+        _cleanup_free_ char *id = NULL;
+        bool have_display = false;
+        unsigned display = 0;
+        const char *prev = "";
+        for (size_t off = 0; off < len; off += strnlen(cmdline + off, len - off) + 1) {
+                const char *arg = cmdline + off;
+                uint32_t n;
+                if (arg[0] == ':' && parse_u32(arg + 1, &n) == 0) {
+                        display = n;
+                        have_display = true;
+                } else if (streq(prev, "-name") && strncmp(arg, "X2GO-", 5) == 0 && !id && x2go_id_is_valid(arg + 5)) {
+                        id = strdup(arg + 5);
+                        if (!id)
+                                return -ENOMEM;
+                }
+                prev = arg;
+        }
+        if (!have_display || !id)
+                return -ENOENT;
+        *ret_id = TAKE_PTR(id);
+        *ret_display = display;
+        return 0;
+}
+
 static int parse_agent_cmdline(struct x2go_agent *a) {
         _cleanup_free_ char *cmdline = NULL;
         size_t len;
         int r = read_small_file_at(a->procdir_fd, "cmdline", &cmdline, &len);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
-        bool have_display = false;
-        const char *prev = "";
-        for (size_t off = 0; off < len; off += strnlen(cmdline + off, len - off) + 1) {
-                const char *arg = cmdline + off;
-                uint32_t n;
-                if (arg[0] == ':' && parse_u32(arg + 1, &n) == 0) {
-                        a->display = n;
-                        have_display = true;
-                } else if (streq(prev, "-name") && strncmp(arg, "X2GO-", 5) == 0 && !a->id &&
-                           x2go_id_is_valid(arg + 5)) {
-                        a->id = strdup(arg + 5);
-                        if (!a->id)
-                                return -ENOMEM;
-                }
-                prev = arg;
-        }
-        return have_display && a->id ? 0 : -ENOENT;
+        return x2go_parse_agent_cmdline(cmdline, len, &a->id, &a->display);
 }
 
-/* The agent's DISPLAY is "nx/nx,options=<dir>/C-<id>/options:N": its state
- * file is <dir>/C-<id>/state (x2gostartagent's <dir> is /tmp/.x2go-USER). */
-static int state_path_of(const struct x2go_agent *a, char **ret) {
-        _cleanup_free_ char *display = NULL;
-        int r = proc_getenv_at(a->procdir_fd, "DISPLAY", &display);
-        if (r < 0)
-                return r;
+int x2go_state_path(const char *display, const char *id, char **ret) {
         const char *opt = strstr(display, "options=");
         if (!opt)
                 return -ENOENT;
         opt += strlen("options=");
         size_t len = strcspn(opt, ",:");
         _cleanup_free_ char *suffix = NULL;
-        if (asprintf(&suffix, "/C-%s/options", a->id) < 0)
+        if (asprintf(&suffix, "/C-%s/options", id) < 0)
                 return -ENOMEM;
         size_t slen = strlen(suffix);
         if (opt[0] != '/' || len < slen || strncmp(opt + len - slen, suffix, slen) != 0)
@@ -212,6 +213,12 @@ static int state_path_of(const struct x2go_agent *a, char **ret) {
         if (asprintf(ret, "%.*sstate", (int) (len - strlen("options")), opt) < 0)
                 return -ENOMEM;
         return 0;
+}
+
+static int state_path_of(const struct x2go_agent *a, char **ret) {
+        _cleanup_free_ char *display = NULL;
+        int r = proc_getenv_at(a->procdir_fd, "DISPLAY", &display);
+        return r < 0 ? r : x2go_state_path(display, a->id, ret);
 }
 
 /* X2Go's own word for the session's state.  The file is the user's, at a
@@ -568,15 +575,14 @@ static int x2go_end(const struct session *s, const struct terminate_options *o, 
         int r;
         if (interrupt_pending()) {
                 /* The admin stopped it while X2Go was at work: no signal yet. */
-                *rep = (struct end_report) { .forgotten = -1 };
                 r = membership_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
                 if (r >= 0)
                         r = -ECANCELED;
         } else
                 r = s->host->end(s, o, rep);
-        rep->server_tool = X2GO_TERMINATE;
-        rep->server_error = asked;
-        rep->server_status = status;
+        rep->server.tool = X2GO_TERMINATE;
+        rep->server.error = asked;
+        rep->server.status = status;
         return r;
 }
 

@@ -8,6 +8,7 @@
  * xrdp-sesman has no pam_loginuid), the session is known by its process
  * tree alone, which is weaker: membership.h says how far it reaches. */
 #include "backend.h"
+#include "backend-xrdp.h"
 
 #include <inttypes.h>
 
@@ -41,13 +42,7 @@ static bool is_session_child(const struct proc_table *t, const struct proc_info 
         return proc_read_uids(&owner) == 0 && owner.ruid == 0;
 }
 
-/* N of the ":N" argument of an X server's command line. */
-static int x_display_of(pid_t pid, unsigned *ret) {
-        _cleanup_free_ char *cmdline = NULL;
-        size_t len;
-        int r = proc_read_cmdline(pid, &cmdline, &len);
-        if (r < 0)
-                return r;
+int xrdp_parse_x_display(const char *cmdline, size_t len, unsigned *ret) {
         for (size_t off = 0; off < len; off += strnlen(cmdline + off, len - off) + 1) {
                 const char *arg = cmdline + off;
                 uint32_t n;
@@ -57,6 +52,13 @@ static int x_display_of(pid_t pid, unsigned *ret) {
                 }
         }
         return -ENOENT;
+}
+
+static int x_display_of(pid_t pid, unsigned *ret) {
+        _cleanup_free_ char *cmdline = NULL;
+        size_t len;
+        int r = proc_read_cmdline(pid, &cmdline, &len);
+        return r < 0 ? r : xrdp_parse_x_display(cmdline, len, ret);
 }
 
 struct xrdp_session {
@@ -299,13 +301,12 @@ static int collect_unclaimed(const struct session *s, struct end_report *rep) {
                         continue; /* gone, or ended with the session after all */
                 procs[k++] = procs[i];
         }
-        rep->unclaimed = procs;
-        rep->n_unclaimed = k;
+        rep->server.unclaimed = procs;
+        rep->server.n_unclaimed = k;
         return 0;
 }
 
 static int xrdp_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
-        *rep = (struct end_report) { .forgotten = -1 };
         int r = session_terminate(&s->member, o, &rep->procs);
         if (r >= 0 || r == -EBUSY) {
                 int k = collect_unclaimed(s, rep);

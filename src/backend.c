@@ -14,6 +14,13 @@ const struct desktop_server *const *desktop_servers(size_t *ret_n) {
         return servers;
 }
 
+const struct desktop_server *desktop_server_of_type(enum session_type type) {
+        for (size_t i = 0; i < ARRAY_SIZE(servers); i++)
+                if (servers[i]->type == type)
+                        return servers[i];
+        return NULL;
+}
+
 const char *session_backend_name(const struct session *s) {
         return s->server ? s->server->name : s->host ? s->host->name : NULL;
 }
@@ -63,15 +70,10 @@ int backends_discover(const struct session_host *only, struct session_list *l, i
         return -ENOENT;
 }
 
-int session_authorize(const struct session *s, struct end_report *rep) {
+int session_authorize(const struct session *s, struct host_report *rep) {
+        *rep = HOST_REPORT_INIT;
         const struct session_host *b = s->host;
-        if (!b || !b->authorize) {
-                *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
-                return -EACCES;
-        }
-        int r = b->authorize(s, rep);
-        rep->desktop_result = -ENOTCONN;
-        return r;
+        return b && b->authorize ? b->authorize(s, rep) : -EACCES;
 }
 
 int session_end(const struct session *s, const struct terminate_options *o, struct end_report *rep) {
@@ -86,10 +88,9 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
         int r = pidfd_supported();
         if (r >= 0)
                 r = membership_scan(&s->member, o->graphical && o->ask_desktop ? PROC_SCAN_UIDS : 0, &known, &n_known);
-        if (r < 0) {
-                *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
+        *rep = END_REPORT_INIT;
+        if (r < 0)
                 return r;
-        }
 
         /* A graphical session is acted on before its host is asked to end
          * it (its desktop asked to log out, its processes' rounds): the
@@ -97,11 +98,11 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
          * when asked, before anything is signalled. */
         const char *authorizer = NULL;
         if (o->host_must_agree && o->graphical) {
-                r = session_authorize(s, rep);
+                r = session_authorize(s, &rep->host);
                 if (r < 0)
                         return r;
-                authorizer = rep->authorizer;
-                end_report_done(rep);
+                authorizer = rep->host.authorizer;
+                host_report_done(&rep->host);
         }
 
         /* Its own "Log out" first: the applications get asked to save. */
@@ -110,8 +111,9 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
         if (o->graphical && o->ask_desktop) {
                 desktop_result = desktop_logout(s, known, n_known, o->desktop_wait_usec, &desktop);
                 if (desktop_result == -ECANCELED) {
-                        *rep = (struct end_report) { .forgotten = -1, .authorizer = authorizer,
-                                                     .desktop_result = 0, .desktop = desktop };
+                        rep->host.authorizer = authorizer;
+                        rep->desktop_result = 0;
+                        rep->desktop = desktop;
                         r = membership_scan(&s->member, PROC_SCAN_UIDS, &rep->procs.left, &rep->procs.n_left);
                         return r < 0 ? r : -ECANCELED;
                 }
@@ -121,7 +123,7 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
         to.known = known;
         to.n_known = n_known;
         r = s->server ? s->server->end(s, &to, rep) : s->host->end(s, &to, rep);
-        rep->authorizer = authorizer;
+        rep->host.authorizer = authorizer;
         rep->desktop_result = desktop_result;
         rep->desktop = desktop;
         return r;
@@ -131,13 +133,18 @@ int session_record(const struct session *s, struct record_report *rep) {
         return s->server ? s->server->record(s, rep) : s->host->record(s, rep);
 }
 
-void end_report_done(struct end_report *rep) {
-        terminate_report_done(&rep->procs);
-        free(rep->unclaimed);
-        free(rep->ask_error_name);
-        free(rep->ask_error_message);
+void host_report_done(struct host_report *rep) {
+        free(rep->error_name);
+        free(rep->error_message);
         free(rep->unit);
         free(rep->unit_state);
+        *rep = HOST_REPORT_INIT;
+}
+
+void end_report_done(struct end_report *rep) {
+        terminate_report_done(&rep->procs);
+        host_report_done(&rep->host);
+        free(rep->server.unclaimed);
         desktop_report_done(&rep->desktop);
-        *rep = (struct end_report) { .forgotten = -1, .desktop_result = -ENOTCONN };
+        *rep = END_REPORT_INIT;
 }

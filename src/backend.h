@@ -13,42 +13,56 @@
  * program (arguments, selection, policy, output) sees only sessions and
  * these reports, never which backend made them. */
 
-/* What ending a session did, beyond the processes: the session host's own
- * part of it. */
-struct end_report {
-        struct terminate_report procs;
-        const char *asked;        /* "logind" when the host was asked first; NULL if not */
-        int ask_error;            /* its answer: 0 or a negative errno */
+/* What the session host (logind) said when it was asked to end the
+ * session, and what it knows of it afterwards. */
+struct host_report {
+        const char *asked;        /* "logind" when the host was asked; NULL if not */
+        int error;                /* its answer: 0 or a negative errno */
         /* A graphical session: the host was asked only after its processes
          * had their rounds (it would have hung them up all at once), and it
          * may have forgotten the session by then. */
         bool asked_after;
         bool already_forgotten;
         /* Who was asked first whether the caller may ("polkit"), when only
-         * the host's yes lets it; ask_error is its answer then. */
+         * the host's yes lets it; error is its answer then. */
         const char *authorizer;
-        char *ask_error_name;     /* the D-Bus error name, when it said no */
-        char *ask_error_message;
+        char *error_name;         /* the D-Bus error name, when it said no */
+        char *error_message;
         int forgotten;            /* 1: the host no longer knows the session; 0: still does; -1: not checked */
         char *unit;               /* the session's unit ("session-3.scope"), where it has one */
         char *unit_state;         /* its state once the processes are gone ("inactive", "failed") */
+};
+
+/* What a remote desktop server's part of ending a session did. */
+struct server_report {
+        /* Its own tool, asked before anything else (x2goterminate-session):
+         * what running it returned (0 or a negative errno) and its wait
+         * status; NULL when it has none. */
+        const char *tool;
+        int error;
+        int status;
         /* A session known by its process tree whose owner has other
          * sessions: the owner's processes left outside every session, which
          * could belong to any of them, and so were not ended. */
         struct proc_info *unclaimed;
         size_t n_unclaimed;
-        /* The remote desktop server's own tool, asked before anything else
-         * (x2goterminate-session): what it returned (0 or a negative
-         * errno) and its wait status. */
-        const char *server_tool;
-        int server_error;
-        int server_status;
+};
+
+/* What ending a session did: its processes' rounds, and the part of the
+ * host, of the server and of the desktop, each filled only by its own. */
+struct end_report {
+        struct terminate_report procs;
+        struct host_report host;
+        struct server_report server;
         /* A graphical session's desktop, asked to log out before anything
          * was signalled: 0 when it was asked, -ENOENT when it has no
          * session manager logoff knows, -ENOTCONN when it was not tried. */
         int desktop_result;
         struct desktop_report desktop;
 };
+
+#define HOST_REPORT_INIT ((struct host_report) { .forgotten = -1 })
+#define END_REPORT_INIT ((struct end_report) { .host = HOST_REPORT_INIT, .desktop_result = -ENOTCONN })
 
 struct record_report {
         int utmp;                 /* 1: written; 0: nothing to do; or a negative errno */
@@ -69,7 +83,7 @@ struct session_host {
         /* Where only its yes lets the caller end the session: whether it
          * says yes, before anything is done.  0, or -EACCES with *rep
          * saying why.  NULL: the host decides when it is asked to end it. */
-        int (*authorize)(const struct session *s, struct end_report *rep);
+        int (*authorize)(const struct session *s, struct host_report *rep);
         /* Ends the session: the host first where it is asked, then every
          * process that is left.  -EACCES when the host refused. */
         int (*end)(const struct session *s, const struct terminate_options *o, struct end_report *rep);
@@ -80,6 +94,11 @@ struct session_host {
          * polkit action that lets a caller, for the messages. */
         bool authorizes;
         const char *authorize_action;
+        /* What to tell a caller interrupted after the host was asked to end
+         * the session, when the host may forget it before its processes
+         * are gone (a format: program name, host name, program name, audit
+         * session); NULL: nothing. */
+        const char *interrupted_note;
 };
 
 /* A remote desktop server (xrdp, X2Go): its desktops run in the host's
@@ -113,6 +132,9 @@ extern const struct desktop_server server_x2go;
 /* Every remote desktop server logoff knows (the registry's table). */
 const struct desktop_server *const *desktop_servers(size_t *ret_n);
 
+/* The remote desktop server whose sessions are of that type, or NULL. */
+const struct desktop_server *desktop_server_of_type(enum session_type type);
+
 /* The name of what found or ends s ("logind", "kernel", "xrdp", "x2go"). */
 const char *session_backend_name(const struct session *s);
 
@@ -130,7 +152,7 @@ int backends_discover(const struct session_host *only, struct session_list *l, i
 
 /* Where only the host's yes lets the caller end s: whether it says yes
  * (0), or -EACCES with *rep saying why. */
-int session_authorize(const struct session *s, struct end_report *rep);
+int session_authorize(const struct session *s, struct host_report *rep);
 
 /* Ends the session through its backend, counting its processes first. */
 int session_end(const struct session *s, const struct terminate_options *o, struct end_report *rep);
@@ -138,6 +160,7 @@ int session_end(const struct session *s, const struct terminate_options *o, stru
 /* Closes its records, as the one that ended it keeps them. */
 int session_record(const struct session *s, struct record_report *rep);
 
+void host_report_done(struct host_report *rep);
 void end_report_done(struct end_report *rep);
 
 /* The records every backend closes: utmp/wtmp, and wtmpdb where the host

@@ -157,25 +157,35 @@ static int call_logout(const struct libsystemd *lib, sd_bus *b, const char *owne
 }
 
 /* Who owns a name on the bus, and which process that connection is. */
-static int name_owner(const struct libsystemd *lib, sd_bus *b, const char *service, char **ret_owner,
-                      uint32_t *ret_pid) {
+/* A method that answers one string, asked with one string argument or
+ * none. */
+static int call_for_string(const struct libsystemd *lib, sd_bus *b, const char *dest, const char *path,
+                           const char *iface, const char *method, const char *arg, char **ret) {
         sd_bus_error e = { 0 };
         sd_bus_message *reply = NULL;
-        const char *owner = NULL;
-        int r = lib->bus_call_method(b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                     "GetNameOwner", &e, &reply, "s", service);
+        const char *v = NULL;
+        int r = arg ? lib->bus_call_method(b, dest, path, iface, method, &e, &reply, "s", arg)
+                    : lib->bus_call_method(b, dest, path, iface, method, &e, &reply, "");
         if (r >= 0)
-                r = lib->message_read(reply, "s", &owner);
+                r = lib->message_read(reply, "s", &v);
         if (r >= 0) {
-                *ret_owner = strdup(owner);
-                r = *ret_owner ? 0 : -ENOMEM;
+                *ret = strdup(v);
+                r = *ret ? 0 : -ENOMEM;
         }
         if (reply)
                 lib->message_unref(reply);
         lib->error_free(&e);
-        reply = NULL;
+        return r < 0 ? r : 0;
+}
+
+static int name_owner(const struct libsystemd *lib, sd_bus *b, const char *service, char **ret_owner,
+                      uint32_t *ret_pid) {
+        int r = call_for_string(lib, b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                "GetNameOwner", service, ret_owner);
         if (r < 0)
                 return r;
+        sd_bus_error e = { 0 };
+        sd_bus_message *reply = NULL;
         r = lib->bus_call_method(b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                  "GetConnectionUnixProcessID", &e, &reply, "s", *ret_owner);
         if (r >= 0)
@@ -183,7 +193,12 @@ static int name_owner(const struct libsystemd *lib, sd_bus *b, const char *servi
         if (reply)
                 lib->message_unref(reply);
         lib->error_free(&e);
-        return r < 0 ? r : 0;
+        if (r < 0) {
+                free(*ret_owner);
+                *ret_owner = NULL;
+                return r;
+        }
+        return 0;
 }
 
 /* A string of the session manager's on one line of the answer: its own
@@ -200,20 +215,7 @@ static void write_field(int out, const char *s) {
 
 static int inhibitor_string(const struct libsystemd *lib, sd_bus *b, const char *owner, const char *path,
                             const char *method, char **ret) {
-        sd_bus_error e = { 0 };
-        sd_bus_message *reply = NULL;
-        const char *v = NULL;
-        int r = lib->bus_call_method(b, owner, path, "org.gnome.SessionManager.Inhibitor", method, &e, &reply, "");
-        if (r >= 0)
-                r = lib->message_read(reply, "s", &v);
-        if (r >= 0) {
-                *ret = strdup(v);
-                r = *ret ? 0 : -ENOMEM;
-        }
-        if (reply)
-                lib->message_unref(reply);
-        lib->error_free(&e);
-        return r;
+        return call_for_string(lib, b, owner, path, "org.gnome.SessionManager.Inhibitor", method, NULL, ret);
 }
 
 /* gnome-session's GetInhibitors, each as "inhibitor FLAGS\tAPP\tREASON";
@@ -363,10 +365,8 @@ static int add_inhibitor(struct desktop_report *rep, char *line) {
         if (!tab)
                 return -EPROTO;
         *tab = '\0';
-        struct desktop_inhibitor *grown = reallocarray(rep->inhibitors, rep->n_inhibitors + 1, sizeof(*grown));
-        if (!grown)
+        if (ARRAY_RESERVE(rep->inhibitors, rep->alloc_inhibitors, rep->n_inhibitors, 4) < 0)
                 return -ENOMEM;
-        rep->inhibitors = grown;
         struct desktop_inhibitor *in = &rep->inhibitors[rep->n_inhibitors];
         *in = (struct desktop_inhibitor) { .app_id = text_clean(app), .reason = text_clean(tab + 1), .flags = flags };
         if (!in->app_id || !in->reason) {
@@ -378,8 +378,7 @@ static int add_inhibitor(struct desktop_report *rep, char *line) {
         return 0;
 }
 
-/* The asking child's answer: its inhibitor lines into rep, then its status. */
-static int parse_answer(char *answer, struct desktop_report *rep) {
+int desktop_parse_answer(char *answer, struct desktop_report *rep) {
         char *line = answer;
         while (strncmp(line, "inhibitor", 9) == 0) {
                 char *nl = strchr(line, '\n');
@@ -434,7 +433,8 @@ static int ask_manager(const struct session *s, const struct proc_info *procs, s
                 *ret_manager = found;
         rep->desktop = kind->name;
         rep->manager = manager;
-        rep->inhibitors_error = kind->inhibitors ? 0 : -EOPNOTSUPP;
+        if (kind->inhibitors)
+                rep->inhibitors_error = 0;
         _cleanup_free_ char *address = NULL;
         int r = bus_address_of(manager, s->uid, &address);
         if (r < 0)
@@ -451,7 +451,7 @@ static int ask_manager(const struct session *s, const struct proc_info *procs, s
         if (r >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 126)
                 r = -EPERM; /* could not become the user */
         if (r >= 0)
-                r = parse_answer(answer, rep);
+                r = desktop_parse_answer(answer, rep);
         return r < 0 ? (rep->error = r) : 0;
 }
 

@@ -50,7 +50,7 @@ struct desktop_report {
          * GNOME, MATE, Cinnamon); inhibitors_error: why they could not be
          * read, or -EOPNOTSUPP for a desktop without them. */
         struct desktop_inhibitor *inhibitors;
-        size_t n_inhibitors;
+        size_t n_inhibitors, alloc_inhibitors;
         unsigned inhibitors_not_read; /* beyond DESKTOP_MAX_INHIBITORS */
         int inhibitors_error;
 };
@@ -90,3 +90,10 @@ int desktop_notify(const struct session *s, const struct proc_info *procs, size_
                    const char *body, uint32_t *id, char **ret_error);
 
 void desktop_report_done(struct desktop_report *rep);
+
+/* The answer of the child that asked the session manager, as the user (so
+ * the user may have written it): its inhibitor lines into rep, cleaned,
+ * then its status line.  0; the failure it tells as a negative errno
+ * (-EREMOTEIO: the manager said no, in error_name and error_message);
+ * or -EPROTO. */
+int desktop_parse_answer(char *answer, struct desktop_report *rep);

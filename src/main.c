@@ -261,7 +261,7 @@ static int end_session(const struct options *o, const struct session *s, const s
                 .ask_desktop = true,
                 .desktop_wait_usec = DESKTOP_LOGOUT_WAIT_USEC,
         };
-        struct end_report host;
+        struct end_report end;
         /* Told first, and given time to save and leave; not when it is our
          * own session.  Where only the host's yes lets us, it is asked
          * before anyone is told, and asked again when it acts: the grace
@@ -269,13 +269,12 @@ static int end_session(const struct options *o, const struct session *s, const s
          * given when the session is ended. */
         if (o->warn && !s->current) {
                 if (host_must_agree) {
+                        struct host_report host;
                         r = session_authorize(s, &host);
-                        if (r < 0) {
-                                int code = report_end(o, s, &host, r);
-                                end_report_done(&host);
+                        int code = r < 0 ? report_denied(s, &host, r) : EXIT_OK;
+                        host_report_done(&host);
+                        if (code != EXIT_OK)
                                 return code;
-                        }
-                        end_report_done(&host);
                 }
                 struct warn_report w;
                 r = warn_and_wait(s, o->warn_text, o->grace_usec, &w);
@@ -284,16 +283,16 @@ static int end_session(const struct options *o, const struct session *s, const s
                 if (code != EXIT_OK)
                         return code;
         }
-        r = session_end(s, &to, &host);
-        int code = report_end(o, s, &host, r);
+        r = session_end(s, &to, &end);
+        int code = report_end(o, s, &end, r);
         if (code == EXIT_OK) {
                 struct record_report rec;
                 (void) session_record(s, &rec);
                 code = report_records(o, s, &rec);
         }
         if (code == EXIT_OK)
-                report_logged_off(o, s, &host);
-        end_report_done(&host);
+                report_logged_off(o, s, &end);
+        end_report_done(&end);
         return code;
 }
 

@@ -35,20 +35,16 @@ int process_tree_absorb(struct process_tree *t, uint32_t audit_id) {
         for (size_t i = 0; i < t->n_absorbed; i++)
                 if (t->absorbed[i] == audit_id)
                         return 0;
-        uint32_t *n = reallocarray(t->absorbed, t->n_absorbed + 1, sizeof(*n));
-        if (!n)
+        if (ARRAY_RESERVE(t->absorbed, t->alloc_absorbed, t->n_absorbed, 4) < 0)
                 return -ENOMEM;
-        t->absorbed = n;
-        n[t->n_absorbed++] = audit_id;
+        t->absorbed[t->n_absorbed++] = audit_id;
         return 0;
 }
 
 int process_tree_add_other_display(struct process_tree *t, unsigned display) {
-        unsigned *n = reallocarray(t->other_displays, t->n_other_displays + 1, sizeof(*n));
-        if (!n)
+        if (ARRAY_RESERVE(t->other_displays, t->alloc_other_displays, t->n_other_displays, 4) < 0)
                 return -ENOMEM;
-        t->other_displays = n;
-        n[t->n_other_displays++] = display;
+        t->other_displays[t->n_other_displays++] = display;
         return 0;
 }
 

@@ -47,10 +47,10 @@ struct process_tree {
         /* The displays of the owner's other sessions of the same server:
          * a process whose DISPLAY names one is that session's. */
         unsigned *other_displays;
-        size_t n_other_displays;
+        size_t n_other_displays, alloc_other_displays;
         /* Audit sessions made inside the tree (see above). */
         uint32_t *absorbed;
-        size_t n_absorbed;
+        size_t n_absorbed, alloc_absorbed;
         enum tree_orphans orphans;
 };
 

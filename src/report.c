@@ -100,7 +100,7 @@ static void print_procs(FILE *f, const char *what, const struct proc_info *procs
 static char *inhibitor_text(const struct desktop_inhibitor *in) {
         _cleanup_free_ char *what = desktop_inhibit_flags_text(in->flags);
         char *t = NULL;
-        if (asprintf(&t, _("%s inhibits %s: \"%s\""), in->app_id[0] ? in->app_id : "-", what ? what : "?",
+        if (asprintf(&t, _("%s inhibits %s: \"%s\""), or_dash(in->app_id), what ? what : "?",
                      in->reason) < 0)
                 return NULL;
         return t;
@@ -186,22 +186,22 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
 
 /* What the session host said when asked to end the session, and what it
  * knows of it afterwards. */
-static void report_server(const struct options *o, const struct session *s, const struct end_report *rep) {
+static void report_server(const struct options *o, const struct session *s, const struct server_report *rep) {
         _cleanup_free_ char *b1 = NULL;
-        if (!rep->server_tool)
+        if (!rep->tool)
                 return;
         const char *id = printable_or_dash(s->desktop_id, &b1), *user = or_dash(s->user);
-        if (rep->server_error < 0)
-                report_verbose(o, _("Could not run %s %s as %s: %s; ending its processes anyway"), rep->server_tool, id,
-                               user, strerror(-rep->server_error));
-        else if (WIFEXITED(rep->server_status) && WEXITSTATUS(rep->server_status) == 0)
-                report_verbose(o, _("Ran %s %s as %s"), rep->server_tool, id, user);
-        else if (WIFEXITED(rep->server_status))
-                report_verbose(o, _("Ran %s %s as %s: exit status %d; ending its processes anyway"), rep->server_tool, id,
-                               user, WEXITSTATUS(rep->server_status));
+        if (rep->error < 0)
+                report_verbose(o, _("Could not run %s %s as %s: %s; ending its processes anyway"), rep->tool, id,
+                               user, strerror(-rep->error));
+        else if (WIFEXITED(rep->status) && WEXITSTATUS(rep->status) == 0)
+                report_verbose(o, _("Ran %s %s as %s"), rep->tool, id, user);
+        else if (WIFEXITED(rep->status))
+                report_verbose(o, _("Ran %s %s as %s: exit status %d; ending its processes anyway"), rep->tool, id,
+                               user, WEXITSTATUS(rep->status));
         else
                 report_verbose(o, _("Ran %s %s as %s: killed by signal %d; ending its processes anyway"),
-                               rep->server_tool, id, user, WTERMSIG(rep->server_status));
+                               rep->tool, id, user, WTERMSIG(rep->status));
 }
 
 int report_warning(const struct options *o, const struct session *s, const struct warn_report *w, int r) {
@@ -299,24 +299,27 @@ static void report_desktop(const struct options *o, const struct end_report *rep
         }
 }
 
-static void report_host(const struct options *o, const struct session *s, const struct end_report *rep) {
-        if (rep->authorizer && rep->ask_error == 0)
+/* Who let the caller, when the host's authorizer was asked first. */
+static void report_host_authorized(const struct options *o, const struct session *s, const struct host_report *rep) {
+        if (rep->authorizer && rep->error == 0)
                 report_verbose(o, _("%s authorizes %s for this caller"), rep->authorizer,
                                s->host && s->host->authorize_action ? s->host->authorize_action : "-");
-        report_desktop(o, rep);
-        report_server(o, s, rep);
+}
+
+/* What the host said when asked first to end the session. */
+static void report_host_asked(const struct options *o, const struct session *s, const struct host_report *rep) {
         if (!rep->asked || rep->asked_after)
                 return;
-        if (rep->ask_error == 0)
+        if (rep->error == 0)
                 report_verbose(o, _("Asked %s to terminate session %s"), rep->asked, or_dash(s->id));
-        else if (rep->ask_error != -EACCES)
+        else if (rep->error != -EACCES)
                 report_verbose(o, _("Asked %s to terminate session %s: %s (%s); ending its processes anyway"), rep->asked,
-                        or_dash(s->id), or_dash(rep->ask_error_message),
-                        or_dash(rep->ask_error_name));
+                        or_dash(s->id), or_dash(rep->error_message),
+                        or_dash(rep->error_name));
 }
 
 /* A graphical session's host, asked once its processes had their rounds. */
-static void report_host_asked_after(const struct options *o, const struct session *s, const struct end_report *rep) {
+static void report_host_asked_after(const struct options *o, const struct session *s, const struct host_report *rep) {
         if (!rep->asked || !rep->asked_after)
                 return;
         const char *id = or_dash(s->id);
@@ -324,15 +327,15 @@ static void report_host_asked_after(const struct options *o, const struct sessio
                 report_verbose(o, _("Asked %s to terminate session %s once its processes were gone: it had already "
                                     "closed it"),
                                rep->asked, id);
-        else if (rep->ask_error == 0)
+        else if (rep->error == 0)
                 report_verbose(o, _("Asked %s to terminate session %s once its processes were gone"), rep->asked, id);
         else
                 fprintf(stderr, _("%s: asked %s to terminate session %s once its processes were gone: %s (%s)\n"),
-                        program_name, rep->asked, id, or_dash(rep->ask_error_message),
-                        or_dash(rep->ask_error_name));
+                        program_name, rep->asked, id, or_dash(rep->error_message),
+                        or_dash(rep->error_name));
 }
 
-static void report_host_after(const struct options *o, const struct session *s, const struct end_report *rep) {
+static void report_host_after(const struct options *o, const struct session *s, const struct host_report *rep) {
         if (rep->forgotten == 1)
                 report_verbose(o, _("%s no longer knows session %s"), rep->asked, or_dash(s->id));
         else if (rep->forgotten == 0)
@@ -350,23 +353,23 @@ static void report_host_after(const struct options *o, const struct session *s, 
 
 /* Why nothing was done, when nothing was: the host's no, or no pidfds.
  * An exit status, or -1 when something was done. */
-static int report_denial(const struct session *s, const struct end_report *host, int r) {
+static int report_denial(const struct session *s, const struct host_report *host, int r) {
         const char *id = or_dash(s->id);
         const char *action = s->host && s->host->authorize_action ? s->host->authorize_action : "-";
 
-        if (r == -EACCES && host->ask_error == -EACCES) {
+        if (r == -EACCES && host->error == -EACCES) {
                 fprintf(stderr,
                         _("%s: Access is denied: %s refused to end session %s (%s) of %s: %s\n"
                           "%s: ending another user's session needs root, or the polkit action %s\n"),
                         program_name, host->authorizer ? host->authorizer : host->asked, id,
                         or_dash(s->name), or_dash(s->user),
-                        or_dash(host->ask_error_message ? host->ask_error_message : host->ask_error_name),
+                        or_dash(host->error_message ? host->error_message : host->error_name),
                         program_name, action);
                 return EXIT_ACCESS_DENIED;
         }
         if (r == -EACCES && host->asked) {
-                const char *why = host->ask_error_message ? host->ask_error_message
-                                  : host->ask_error   ? strerror(-host->ask_error)
+                const char *why = host->error_message ? host->error_message
+                                  : host->error   ? strerror(-host->error)
                                                       : _("no answer");
                 fprintf(stderr,
                         _("%s: Access is denied: %s did not authorize ending session %s (%s) of %s (%s); nothing "
@@ -387,10 +390,13 @@ static int report_denial(const struct session *s, const struct end_report *host,
 }
 
 /* What was done, round by round (/v), and who could not be signalled. */
-static void report_phases(const struct options *o, const struct session *s, const struct end_report *host, int r) {
-        const struct terminate_report *rep = &host->procs;
+static void report_phases(const struct options *o, const struct session *s, const struct end_report *end, int r) {
+        const struct terminate_report *rep = &end->procs;
         const char *id = or_dash(s->id);
-        report_host(o, s, host);
+        report_host_authorized(o, s, &end->host);
+        report_desktop(o, end);
+        report_server(o, s, &end->server);
+        report_host_asked(o, s, &end->host);
         if (rep->thawed)
                 report_verbose(o, _("Thawed %s, which was frozen, so that its processes get their grace period"),
                                rep->thawed);
@@ -474,8 +480,9 @@ static void report_phases(const struct options *o, const struct session *s, cons
 }
 
 /* How it ended: survivors, an interruption, an error, or all gone. */
-static int report_outcome(const struct options *o, const struct session *s, const struct end_report *host, int r) {
-        const struct terminate_report *rep = &host->procs;
+static int report_outcome(const struct options *o, const struct session *s, const struct end_report *end, int r) {
+        const struct terminate_report *rep = &end->procs;
+        const struct host_report *host = &end->host;
         const char *id = or_dash(s->id);
         int code = EXIT_OK;
         if (r == -EBUSY) {
@@ -503,17 +510,14 @@ static int report_outcome(const struct options *o, const struct session *s, cons
                         program_name, name ? name : "?", id, rep->n_left);
                 fprintf(stderr, _("%s: run '%s %s' again to end them and record the logout\n"), program_name,
                         program_name, id);
-                if (host->desktop_result == 0)
+                if (end->desktop_result == 0)
                         fprintf(stderr, _("%s: its desktop was asked to log out before and may go on\n"), program_name);
-                if (host->asked && !host->asked_after && host->ask_error == 0) {
+                if (host->asked && !host->asked_after && host->error == 0) {
                         fprintf(stderr, _("%s: %s was asked to terminate the session before and may go on ending it\n"),
                                 program_name, host->asked);
-                        /* elogind forgets a session once its leader is gone, whatever is left. */
-                        if (s->audit_session != AUDIT_SESSION_UNSET)
-                                fprintf(stderr,
-                                        _("%s: if %s forgets it first, '%s --backend=kernel %u' ends what is left of "
-                                          "its audit session\n"),
-                                        program_name, host->asked, program_name, (unsigned) s->audit_session);
+                        if (s->host && s->host->interrupted_note && s->audit_session != AUDIT_SESSION_UNSET)
+                                fprintf(stderr, _(s->host->interrupted_note), program_name, host->asked, program_name,
+                                        (unsigned) s->audit_session);
                 }
                 code = EXIT_BY_SIGNAL;
         } else if (r < 0) {
@@ -523,16 +527,17 @@ static int report_outcome(const struct options *o, const struct session *s, cons
                 report_verbose(o, ngettext("The %u process of the session ended", "All %u processes of the session ended",
                                     rep->seen),
                         rep->seen);
-                if (host->n_unclaimed && o->verbose) {
+                const struct server_report *server = &end->server;
+                if (server->n_unclaimed && o->verbose) {
                         report_verbose(o, ngettext("Left %zu process of %s that is in no session and cannot be "
                                                    "told to be this one's (%s has other sessions, or it is "
                                                    "root's, another PID namespace's or a service's child)",
                                                    "Left %zu processes of %s that are in no session and cannot be "
                                                    "told to be this one's (%s has other sessions, or they are "
                                                    "root's, another PID namespace's or a service's children)",
-                                                   host->n_unclaimed),
-                                       host->n_unclaimed, or_dash(s->user), or_dash(s->user));
-                        print_procs(stdout, _("left"), host->unclaimed, host->n_unclaimed);
+                                                   server->n_unclaimed),
+                                       server->n_unclaimed, or_dash(s->user), or_dash(s->user));
+                        print_procs(stdout, _("left"), server->unclaimed, server->n_unclaimed);
                 }
                 report_host_asked_after(o, s, host);
                 report_host_after(o, s, host);
@@ -540,12 +545,20 @@ static int report_outcome(const struct options *o, const struct session *s, cons
         return code;
 }
 
-int report_end(const struct options *o, const struct session *s, const struct end_report *host, int r) {
+int report_end(const struct options *o, const struct session *s, const struct end_report *end, int r) {
+        int code = report_denial(s, &end->host, r);
+        if (code >= 0)
+                return code;
+        report_phases(o, s, end, r);
+        return report_outcome(o, s, end, r);
+}
+
+int report_denied(const struct session *s, const struct host_report *host, int r) {
         int code = report_denial(s, host, r);
         if (code >= 0)
                 return code;
-        report_phases(o, s, host, r);
-        return report_outcome(o, s, host, r);
+        fprintf(stderr, _("%s: cannot end session %s: %s\n"), program_name, or_dash(s->id), strerror(-r));
+        return EXIT_FAILURE_GENERIC;
 }
 
 /* What the admin can do about a login record that could not be written. */

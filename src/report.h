@@ -39,6 +39,9 @@ int report_dry_run(const struct options *o, const struct session *s, const struc
 /* What ending the session did (r: what the backend returned).  An exit
  * status: EXIT_OK only when nothing of the session is left. */
 int report_end(const struct options *o, const struct session *s, const struct end_report *rep, int r);
+/* The host's no before anything was done (its authorizer asked first):
+ * the exit status. */
+int report_denied(const struct session *s, const struct host_report *host, int r);
 
 struct warn_report;
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "cgroup.h"
+#include "hashmap.h"
 #include "interrupt.h"
 #include "pidref.h"
 #include "text.h"
@@ -23,7 +24,7 @@ enum {
 };
 
 struct tracked {
-        pid_t pid; /* 0: free slot */
+        pid_t pid;
         uint64_t start_ticks;
         unsigned done;
         /* The graceful round that first signalled it (0: none), and the
@@ -33,42 +34,21 @@ struct tracked {
 };
 
 struct tracker {
-        struct tracked *slots;
-        size_t size, used;
-        unsigned round; /* rounds walked so far */
+        struct tracked *entries;
+        size_t n, alloc;
+        struct hashmap by_pid; /* pid -> index in entries */
+        unsigned round;        /* rounds walked so far */
 };
 
 static void tracker_done(struct tracker *t) {
-        free(t->slots);
+        free(t->entries);
+        hashmap_done(&t->by_pid);
         *t = (struct tracker) { 0 };
 }
 
-static int tracker_grow(struct tracker *t) {
-        size_t nsize = t->size ? t->size * 2 : 1024;
-        struct tracked *n = calloc(nsize, sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        for (size_t i = 0; i < t->size; i++) {
-                if (!t->slots[i].pid)
-                        continue;
-                size_t h = (size_t) t->slots[i].pid & (nsize - 1);
-                while (n[h].pid)
-                        h = (h + 1) & (nsize - 1);
-                n[h] = t->slots[i];
-        }
-        free(t->slots);
-        t->slots = n;
-        t->size = nsize;
-        return 0;
-}
-
-static const struct tracked *tracker_find(const struct tracker *t, pid_t pid) {
-        if (!t->size)
-                return NULL;
-        for (size_t h = (size_t) pid & (t->size - 1); t->slots[h].pid; h = (h + 1) & (t->size - 1))
-                if (t->slots[h].pid == pid)
-                        return &t->slots[h];
-        return NULL;
+static struct tracked *tracker_find(const struct tracker *t, pid_t pid) {
+        size_t i;
+        return hashmap_get(&t->by_pid, (uint64_t) pid, &i) ? &t->entries[i] : NULL;
 }
 
 static bool tracker_has_pid(const struct tracker *t, pid_t pid) {
@@ -91,20 +71,19 @@ static bool started_by_cleanup(const struct tracker *t, const struct proc_info *
                p->start_ticks >= parent->signalled_tick;
 }
 
-/* The entry of this process, created on first sight. */
+/* The entry of this process, created on first sight; valid until the
+ * next call. */
 static int tracker_get(struct tracker *t, const struct proc_info *p, struct tracked **ret, bool *ret_new) {
-        if ((t->used + 1) * 2 > t->size) {
-                int r = tracker_grow(t);
+        struct tracked *e = tracker_find(t, p->pid);
+        *ret_new = !e || e->start_ticks != p->start_ticks;
+        if (!e) {
+                if (ARRAY_RESERVE(t->entries, t->alloc, t->n, 1024) < 0)
+                        return -ENOMEM;
+                int r = hashmap_put(&t->by_pid, (uint64_t) p->pid, t->n);
                 if (r < 0)
                         return r;
+                e = &t->entries[t->n++];
         }
-        size_t h = (size_t) p->pid & (t->size - 1);
-        while (t->slots[h].pid && t->slots[h].pid != p->pid)
-                h = (h + 1) & (t->size - 1);
-        struct tracked *e = &t->slots[h];
-        *ret_new = !e->pid || e->start_ticks != p->start_ticks;
-        if (!e->pid)
-                t->used++;
         if (*ret_new)
                 *e = (struct tracked) { .pid = p->pid, .start_ticks = p->start_ticks };
         *ret = e;
@@ -119,13 +98,12 @@ static bool is_live(const struct proc_info *p) {
 }
 
 static int remember_denied(struct terminate_report *rep, const struct proc_info *p) {
-        struct proc_info *n = reallocarray(rep->denied_procs, rep->n_denied_procs + 1, sizeof(*n));
-        if (!n)
+        if (ARRAY_RESERVE(rep->denied_procs, rep->alloc_denied_procs, rep->n_denied_procs, 16) < 0)
                 return -ENOMEM;
-        rep->denied_procs = n;
-        n[rep->n_denied_procs] = *p;
+        struct proc_info *n = &rep->denied_procs[rep->n_denied_procs];
+        *n = *p;
         /* Whose it is, for the report; it may be gone by now. */
-        (void) proc_read_uids(&n[rep->n_denied_procs]);
+        (void) proc_read_uids(n);
         rep->n_denied_procs++;
         return 0;
 }
@@ -713,8 +691,8 @@ int session_terminate(const struct membership *m, const struct terminate_options
                 goto out;
         r = rep->n_left > 0 ? -EBUSY : 0;
 out:
-        for (size_t i = 0; i < t.size; i++)
-                if (t.slots[i].pid && t.slots[i].done == DONE_SEEN)
+        for (size_t i = 0; i < t.n; i++)
+                if (t.entries[i].done == DONE_SEEN)
                         rep->gone_unsignalled++;
         /* Failing half-way must not leave the session stopped: the caller
          * asked for it to end, so finish what can be finished. */

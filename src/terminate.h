@@ -63,7 +63,7 @@ struct terminate_report {
         struct proc_info *exiting;
         size_t n_exiting;
         struct proc_info *denied_procs; /* the ones the caller may not signal */
-        size_t n_denied_procs;
+        size_t n_denied_procs, alloc_denied_procs;
 };
 
 /* Ends every member of m except the caller itself: SIGHUP+SIGTERM+SIGCONT,

@@ -72,7 +72,7 @@ done
         --buildtype=debugoptimized
 ninja -C build-fuzz
 fuzz_ok=0 fuzz_fail=0
-for target in args procfs utmp output; do
+for target in args procfs utmp output backends; do
         echo "== fuzz-$target (${FUZZ_SECONDS:-15} s)"
         scratch=$(mktemp -d)
         regressions=(tests/fuzz/regressions/$target/*)
