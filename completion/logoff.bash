@@ -2,15 +2,16 @@
 
 _logoff_sessions()
 {
-    # Names and IDs from the listing, cut at the header's columns (names and
-    # devices may be empty, so fields cannot be counted).
-    logoff --list 2>/dev/null | awk '
-        NR == 1 { u = index($0, "USERNAME"); i = index($0, " ID") + 3; next }
-        {
-            name = substr($0, 2, u - 2); gsub(/ /, "", name)
-            if (name != "") print name
-            n = split(substr($0, u, i - u), f, " "); print f[n]
-        }'
+    # Names and IDs, one cell each: --raw writes a space in a cell as \x20.
+    logoff --list --output=SESSIONNAME,ID --raw --noheadings 2>/dev/null |
+        awk '{ if ($1 != "-") print $1; print $2 }'
+}
+
+_logoff_columns()
+{
+    # The column names as this logoff's --help lists them.
+    LC_ALL=C logoff --help 2>/dev/null |
+        awk '/^Available output columns/ { f = 1; next } f && !/^ / { exit } f { print $1 }'
 }
 
 _logoff()
@@ -24,7 +25,15 @@ _logoff()
             COMPREPLY=( $(compgen -A hostname -- "$cur") )
             return
             ;;
-        -t|--timeout)
+        -o|--output)
+            _logoff_complete_columns "$cur" ""
+            return
+            ;;
+        --backend)
+            COMPREPLY=( $(compgen -W 'auto logind kernel' -- "$cur") )
+            return
+            ;;
+        -t|--timeout|--grace)
             return
             ;;
     esac
@@ -39,14 +48,38 @@ _logoff()
             COMPREPLY=( $(compgen -P --server= -A hostname -- "${cur#--server=}") )
             return
             ;;
+        --output=*)
+            _logoff_complete_columns "${cur#--output=}" --output=
+            return
+            ;;
+        --backend=*)
+            COMPREPLY=( $(compgen -P --backend= -W 'auto logind kernel' -- "${cur#--backend=}") )
+            return
+            ;;
         -*|/?*)
             COMPREPLY=( $(compgen -W '/v /server: /? --verbose --server= --list --json
-                --timeout= --dry-run --help --version -l -n -t -h' -- "$cur") )
+                --output= --noheadings --raw --timeout= --dry-run --warn --warn= --grace=
+                --backend= --help --version -l -n -o -t -h' -- "$cur") )
             [[ $COMPREPLY == *[:=] ]] && compopt -o nospace
             return
             ;;
     esac
 
     COMPREPLY=( $(compgen -W "$(_logoff_sessions)" -- "$cur") )
+}
+
+# A comma-separated list: complete its last name, keep what is before it.
+_logoff_complete_columns()
+{
+    local word=$1 prefix=$2 done="" last
+    [[ $word == +* ]] && { done=+; word=${word#+}; }
+    if [[ $word == *,* ]]; then
+        done+=${word%,*},
+        last=${word##*,}
+    else
+        last=$word
+    fi
+    COMPREPLY=( $(compgen -P "$prefix$done" -W "$(_logoff_columns)" -- "${last^^}") )
+    compopt -o nospace 2>/dev/null
 }
 complete -F _logoff logoff

@@ -4,11 +4,13 @@
 #include <ctype.h>
 #include <math.h>
 
+#include "columns.h"
 #include "util.h"
 
 enum switch_id {
         SW_VERBOSE,
         SW_HELP,
+        SW_HELP_COLUMNS,
         SW_VERSION,
         SW_SERVER,
         SW_LIST,
@@ -18,6 +20,9 @@ enum switch_id {
         SW_BACKEND,
         SW_WARN,
         SW_GRACE,
+        SW_OUTPUT,
+        SW_NOHEADINGS,
+        SW_RAW,
 };
 
 struct switch_def {
@@ -33,7 +38,7 @@ static const struct switch_def switches[] = {
         { "verbose", SW_VERBOSE, NO_VALUE },
         { "?", SW_HELP, NO_VALUE },
         { "h", SW_HELP, NO_VALUE },
-        { "help", SW_HELP, NO_VALUE },
+        { "help", SW_HELP_COLUMNS, NO_VALUE },
         { "version", SW_VERSION, NO_VALUE },
         { "server", SW_SERVER, VALUE },
         { "l", SW_LIST, NO_VALUE },
@@ -46,6 +51,10 @@ static const struct switch_def switches[] = {
         { "backend", SW_BACKEND, VALUE },
         { "warn", SW_WARN, OPTIONAL_VALUE },
         { "grace", SW_GRACE, VALUE },
+        { "o", SW_OUTPUT, VALUE },
+        { "output", SW_OUTPUT, VALUE },
+        { "noheadings", SW_NOHEADINGS, NO_VALUE },
+        { "raw", SW_RAW, NO_VALUE },
 };
 
 static const char *const backend_names[] = {
@@ -158,6 +167,7 @@ static int set_target(struct options *o, const char *arg, enum parse_error *err)
 int parse_args(int argc, char *const *argv, struct options *o, enum parse_error *err) {
         *o = (struct options) { .action = ACTION_LOGOFF, .timeout_usec = DEFAULT_TIMEOUT_USEC,
                                 .grace_usec = DEFAULT_GRACE_USEC };
+        const char *listing_only = NULL; /* the first switch only a listing takes */
         bool grace_given = false;
         *err = PARSE_OK;
         bool list = false, help = false, version = false, only_positionals = false;
@@ -208,6 +218,10 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
                         break;
                 case SW_HELP:
                         help = true;
+                        break;
+                case SW_HELP_COLUMNS:
+                        help = true;
+                        o->help_columns = true;
                         break;
                 case SW_VERSION:
                         version = true;
@@ -264,6 +278,29 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
                         o->warn = true;
                         o->warn_text = value;
                         break;
+                case SW_OUTPUT:
+                        if (o->columns_given) {
+                                o->bad_arg = arg;
+                                *err = PARSE_REPEATED_OUTPUT;
+                                return -EINVAL;
+                        }
+                        r = columns_parse(value, &o->columns, &o->bad_column, &o->bad_column_len);
+                        if (r < 0) {
+                                o->bad_arg = value;
+                                *err = r == -EEXIST ? PARSE_REPEATED_COLUMN : PARSE_BAD_COLUMN;
+                                return -EINVAL;
+                        }
+                        o->columns_given = true;
+                        listing_only = listing_only ? listing_only : arg;
+                        break;
+                case SW_NOHEADINGS:
+                        o->noheadings = true;
+                        listing_only = listing_only ? listing_only : arg;
+                        break;
+                case SW_RAW:
+                        o->raw = true;
+                        listing_only = listing_only ? listing_only : arg;
+                        break;
                 case SW_GRACE:
                         if (parse_duration(value, &o->grace_usec) < 0) {
                                 o->bad_arg = value;
@@ -301,6 +338,22 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
                 o->bad_arg = "--json";
                 *err = PARSE_JSON_WITHOUT_LIST;
                 return -EINVAL;
+        }
+        if (listing_only && o->action == ACTION_LOGOFF) {
+                o->bad_arg = listing_only;
+                *err = PARSE_TABLE_WITHOUT_LIST;
+                return -EINVAL;
+        }
+        if (o->json && (o->raw || o->noheadings)) {
+                o->bad_arg = o->raw ? "--raw" : "--noheadings";
+                *err = PARSE_JSON_WITH_TABLE;
+                return -EINVAL;
+        }
+        if (!o->columns_given) {
+                if (o->json)
+                        columns_all(&o->columns);
+                else
+                        (void) columns_parse(COLUMNS_DEFAULT, &o->columns, &o->bad_column, &o->bad_column_len);
         }
         return 0;
 }

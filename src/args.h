@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "columns.h"
+
 /* Which backend finds the sessions: logind where it runs, else the kernel's
  * audit sessions; or one of them by name. */
 enum backend_choice {
@@ -39,6 +41,11 @@ enum parse_error {
         PARSE_GRACE_WITHOUT_WARN,
         PARSE_BAD_WARN_TEXT,
         PARSE_WARN_WITH_LIST,
+        PARSE_BAD_COLUMN,          /* --output: a name that is no column */
+        PARSE_REPEATED_COLUMN,
+        PARSE_REPEATED_OUTPUT,
+        PARSE_TABLE_WITHOUT_LIST,  /* --output, --noheadings, --raw */
+        PARSE_JSON_WITH_TABLE,     /* --json with --raw or --noheadings */
 };
 
 struct options {
@@ -50,6 +57,7 @@ struct options {
         bool verbose;
         bool json;
         bool dry_run;
+        bool help_columns;       /* --help: the columns too, not only /?'s screen */
         uint64_t timeout_usec;   /* grace period between SIGTERM and SIGKILL */
         enum backend_choice backend;
         /* --warn: the session's user is told first (warn.h), and gets
@@ -58,10 +66,18 @@ struct options {
         bool warn;
         const char *warn_text;
         uint64_t grace_usec;
+        /* The listing's columns (--output, else the default, or every one
+         * for --json), --noheadings and --raw. */
+        struct column_list columns;
+        bool columns_given;
+        bool noheadings;
+        bool raw;
         /* Set on error: the argument at fault (and, for a second positional,
          * the first one in conflict_arg). */
         const char *bad_arg;
         const char *conflict_arg;
+        const char *bad_column;    /* within bad_arg, bad_column_len bytes */
+        size_t bad_column_len;
 };
 
 #define DEFAULT_TIMEOUT_USEC (5u * 1000000u)

@@ -25,7 +25,7 @@ static void print_usage(FILE *f) {
                 program_name);
 }
 
-static void print_help(void) {
+static void print_help(bool columns) {
         print_usage(stdout);
         fputs(_("\nLog a user off a login session: end every process of the session and\n"
                 "delete it from the host's records.  Without a session, log off your own.\n"),
@@ -37,17 +37,27 @@ static void print_help(void) {
                 " /v, --verbose           say what is being done\n"
                 " -l, --list              list the sessions (like query session)\n"
                 "     --json              with --list: JSON output\n"
+                " -o, --output=<cols>     with --list: these columns; --noheadings, --raw\n"
                 " -t, --timeout=<secs>    grace period before SIGKILL (default 5)\n"
                 " -n, --dry-run           show what would be done, do nothing\n"
                 "     --warn[=<text>]     warn the user first; --grace=<time>: then wait (2m)\n"
                 "     --backend=<name>    auto (logind where it runs), logind or kernel\n"
-                " /?, -h, --help          display this help (--version: the version)\n"),
+                " /?, -h, --help          this help (--help: with the columns); --version\n"),
               stdout);
-        fputs(_("\nSwitches are case-insensitive and may start with '/' or '-'.\n"
+        fputs(_("\nSwitches are case-insensitive and may start with '/' or '-'.  See logoff(1).\n"
                 "Exit status: 0 logged off, 1 failure, 2 invalid parameters, 3 no such session,\n"
                 "4 access denied, 5 console session, 6 processes survived, 7 server unreachable.\n"),
               stdout);
-        printf(_("For more details see %s(1).\n"), "logoff");
+        if (columns) {
+                /* util-linux's way: --noheadings drops the heading, --raw
+                 * aligns nothing, --json has every field unless --output. */
+                fputs(_("\nAvailable output columns (--output=<cols>, or --output=+<cols> to add them):\n"), stdout);
+                for (size_t i = 0; i < _COLUMN_MAX; i++) {
+                        const struct column *c = column_get((enum column_id) i);
+                        printf(" %11s  %s\n", c->name, _(c->help));
+                }
+                printf(_("The default is %s;\n--json without --output has them all.\n"), COLUMNS_DEFAULT);
+        }
 }
 
 static int usage_error(enum parse_error e, const struct options *o) {
@@ -112,6 +122,27 @@ static int usage_error(enum parse_error e, const struct options *o) {
                 break;
         case PARSE_JSON_WITHOUT_LIST:
                 fprintf(stderr, _("%s: --json goes with --list\n"), program_name);
+                break;
+        case PARSE_BAD_COLUMN:
+        case PARSE_REPEATED_COLUMN: {
+                _cleanup_free_ char *b3 = NULL;
+                _cleanup_free_ char *name = o->bad_column ? strndup(o->bad_column, o->bad_column_len) : NULL;
+                const char *column = printable_or_dash(name, &b3);
+                if (e == PARSE_REPEATED_COLUMN)
+                        fprintf(stderr, _("%s: column '%s' is given twice in '%s'\n"), program_name, column, bad);
+                else
+                        fprintf(stderr, _("%s: unknown column '%s' in '%s' (see '%s --help')\n"), program_name,
+                                name && *name ? column : "", bad, program_name);
+                break;
+        }
+        case PARSE_REPEATED_OUTPUT:
+                fprintf(stderr, _("%s: --output may be given once ('%s')\n"), program_name, bad);
+                break;
+        case PARSE_TABLE_WITHOUT_LIST:
+                fprintf(stderr, _("%s: '%s' goes with --list\n"), program_name, bad);
+                break;
+        case PARSE_JSON_WITH_TABLE:
+                fprintf(stderr, _("%s: --json has no '%s': it is not a table\n"), program_name, bad);
                 break;
         case PARSE_BAD_BACKEND:
                 fprintf(stderr, _("%s: unknown backend '%s' (auto, logind or kernel)\n"), program_name, bad);
@@ -208,7 +239,8 @@ static int run_list(const struct options *o) {
         int r = discover_and_select(o, true, &l, &only);
         if (r != EXIT_OK)
                 return r;
-        r = o->json ? output_sessions_json(stdout, &l, only) : output_sessions_table(stdout, &l, only);
+        r = o->json ? output_sessions_json(stdout, &l, only, &o->columns)
+                    : output_sessions_table(stdout, &l, only, &o->columns, !o->noheadings, o->raw);
         if (r >= 0 && fflush(stdout) == 0)
                 report_listing_notes(o, &l, only);
         session_list_done(&l);
@@ -372,7 +404,7 @@ int main(int argc, char **argv) {
 
         switch (o.action) {
         case ACTION_HELP:
-                print_help();
+                print_help(o.help_columns);
                 return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_GENERIC;
         case ACTION_VERSION:
                 printf("logoff %s\n", PACKAGE_VERSION);

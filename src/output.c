@@ -2,9 +2,7 @@
 #include "output.h"
 
 #include <inttypes.h>
-#include <time.h>
 
-#include "backend.h"
 #include "text.h"
 #include "util.h"
 
@@ -36,64 +34,94 @@ void format_duration(char *buf, size_t size, uint64_t usec) {
                 snprintf(buf, size, "%" PRIu64 "s", s);
 }
 
-/* What tells the session's processes: "audit", "cgroup", "audit+cgroup",
- * or "process-tree" (the weakest). */
-static const char *membership_kind(const struct membership *m) {
-        bool audit = m->audit_id != AUDIT_SESSION_UNSET, cgroup = m->cgroup != NULL;
-        if (audit && cgroup)
-                return "audit+cgroup";
-        if (audit)
-                return "audit";
-        if (cgroup)
-                return "cgroup";
-        return m->tree.root ? "process-tree" : NULL;
-}
-
 static int width_of(const char *s) {
         return (int) text_width(s);
 }
 
-/* s, then spaces up to width display columns (printf counts bytes). */
-static void put_padded(FILE *f, const char *s, int width) {
-        fputs(s, f);
-        for (int w = width_of(s); w < width; w++)
+/* A cell as printed: "-" (or nothing, for the columns that leave it
+ * blank) for none; text the host wrote and that is kept raw (a cgroup
+ * path) cleaned here, into *tmp. */
+static const char *cell(const struct column *c, const struct session *s, char *buf, char **tmp) {
+        const char *v = c->fill(s, buf);
+        if (!v)
+                return c->blank ? "" : "-";
+        if (!*v)
+                return "-";
+        if (has_control_chars(v) || !text_is_valid_utf8(v)) {
+                *tmp = text_clean(v);
+                return *tmp ? *tmp : "?";
+        }
+        return v;
+}
+
+static bool shown(const struct session *s, const struct session *only) {
+        return !only || s == only;
+}
+
+/* --raw: one space between cells, and a space or backslash in one as \x20
+ * or \x5c, as util-linux's tools write it. */
+static void put_raw(FILE *f, const char *v) {
+        for (; *v; v++)
+                if (*v == ' ' || *v == '\\')
+                        fprintf(f, "\\x%02x", (unsigned char) *v);
+                else
+                        fputc(*v, f);
+}
+
+static void put_aligned(FILE *f, const char *v, int width, bool right, bool last) {
+        int pad = width - width_of(v);
+        for (int w = 0; right && w < pad; w++)
+                fputc(' ', f);
+        fputs(v, f);
+        for (int w = 0; !right && !last && w < pad; w++)
                 fputc(' ', f);
 }
 
-int output_sessions_table(FILE *f, const struct session_list *l, const struct session *only) {
-        /* Windows pads to these widths; wider values widen the column. */
-        int w_name = 17, w_user = 20, w_id = 6;
-        for (size_t i = 0; i < l->n; i++) {
-                const struct session *s = &l->sessions[i];
-                if (only && s != only)
+/* One line: the heading (s NULL) or a session's.  width NULL: --raw.  The
+ * first character of an aligned line marks the caller's own session
+ * ('>'), as "query session" does. */
+static void put_line(FILE *f, const struct column_list *cols, const struct session *s, const int *width) {
+        for (size_t k = 0; k < cols->n; k++) {
+                char buf[COLUMN_BUF];
+                _cleanup_free_ char *tmp = NULL;
+                const struct column *c = column_get(cols->ids[k]);
+                const char *v = s ? cell(c, s, buf, &tmp) : width ? c->header : c->name;
+                if (!width) {
+                        if (k)
+                                fputc(' ', f);
+                        put_raw(f, *v ? v : "-");
                         continue;
-                int wn = width_of(or_dash(s->name));
-                int wu = width_of(or_dash(s->user));
-                int wi = width_of(or_dash(s->id));
-                if (wn > w_name)
-                        w_name = wn;
-                if (wu > w_user)
-                        w_user = wu;
-                if (wi > w_id)
-                        w_id = wi;
-        }
-
-        fprintf(f, " %-*s %-*s %*s  %-6s  %-11s %s\n", w_name, "SESSIONNAME", w_user, "USERNAME", w_id, "ID",
-                "STATE", "TYPE", "DEVICE");
-        for (size_t i = 0; i < l->n; i++) {
-                const struct session *s = &l->sessions[i];
-                if (only && s != only)
-                        continue;
-                const char *id = or_dash(s->id);
-                fputc(s->current ? '>' : ' ', f);
-                put_padded(f, s->name ? or_dash(s->name) : "", w_name);
-                fputc(' ', f);
-                put_padded(f, or_dash(s->user), w_user);
-                for (int w = width_of(id); w < w_id + 1; w++)
+                }
+                if (k == 0)
+                        fputc(s && s->current ? '>' : ' ', f);
+                for (unsigned g = k == 0 ? 0 : c->gap ? c->gap : 2; g > 0; g--)
                         fputc(' ', f);
-                fprintf(f, "%s  %-6s  %-11s %s\n", id, session_state_to_string(s->state),
-                        session_type_to_string(s->type), s->remote_host ? or_dash(s->remote_host) : "");
+                put_aligned(f, v, width[k], c->right, k + 1 == cols->n);
         }
+        fputc('\n', f);
+}
+
+int output_sessions_table(FILE *f, const struct session_list *l, const struct session *only,
+                          const struct column_list *cols, bool headings, bool raw) {
+        int width[_COLUMN_MAX];
+        for (size_t k = 0; !raw && k < cols->n; k++) {
+                const struct column *c = column_get(cols->ids[k]);
+                width[k] = c->min_width;
+                if (headings && width_of(c->header) > width[k])
+                        width[k] = width_of(c->header);
+                for (size_t i = 0; i < l->n; i++) {
+                        char buf[COLUMN_BUF];
+                        _cleanup_free_ char *tmp = NULL;
+                        int w = shown(&l->sessions[i], only) ? width_of(cell(c, &l->sessions[i], buf, &tmp)) : 0;
+                        if (w > width[k])
+                                width[k] = w;
+                }
+        }
+        if (headings)
+                put_line(f, cols, NULL, raw ? NULL : width);
+        for (size_t i = 0; i < l->n; i++)
+                if (shown(&l->sessions[i], only))
+                        put_line(f, cols, &l->sessions[i], raw ? NULL : width);
         return ferror(f) ? -EIO : 0;
 }
 
@@ -135,72 +163,29 @@ static void json_string(FILE *f, const char *s) {
         fputc('"', f);
 }
 
-static void json_time(FILE *f, uint64_t usec) {
-        time_t t = (time_t) (usec / 1000000u);
-        struct tm tm;
-        char buf[64];
-        if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-                fputs("null", f);
-                return;
-        }
-        json_string(f, buf);
-}
-
-int output_sessions_json(FILE *f, const struct session_list *l, const struct session *only) {
+int output_sessions_json(FILE *f, const struct session_list *l, const struct session *only,
+                         const struct column_list *cols) {
         bool first = true;
         fputs("{\"sessions\":[", f);
         for (size_t i = 0; i < l->n; i++) {
                 const struct session *s = &l->sessions[i];
-                if (only && s != only)
+                if (!shown(s, only))
                         continue;
-                if (!first)
-                        fputc(',', f);
+                fputs(first ? "\n  {" : ",\n  {", f);
                 first = false;
-                fputs("\n  {\"id\":", f);
-                json_string(f, s->id);
-                fputs(",\"audit_session\":", f);
-                if (s->audit_session == UINT32_MAX)
-                        fputs("null", f);
-                else
-                        fprintf(f, "%" PRIu32, s->audit_session);
-                fputs(",\"backend\":", f);
-                json_string(f, session_backend_name(s));
-                fputs(",\"name\":", f);
-                json_string(f, s->name);
-                fputs(",\"user\":", f);
-                json_string(f, s->user);
-                fprintf(f, ",\"uid\":%u,\"state\":", (unsigned) s->uid);
-                json_string(f, s->state == SESSION_ACTIVE ? "active" : "disconnected");
-                fputs(",\"type\":", f);
-                json_string(f, session_type_to_string(s->type));
-                fputs(",\"class\":", f);
-                json_string(f, s->class_);
-                fputs(",\"service\":", f);
-                json_string(f, s->service);
-                fputs(",\"seat\":", f);
-                json_string(f, s->seat);
-                fputs(",\"vt\":", f);
-                if (s->vt)
-                        fprintf(f, "%u", s->vt);
-                else
-                        fputs("null", f);
-                fputs(",\"cgroup\":", f);
-                json_string(f, s->member.cgroup);
-                fputs(",\"desktop_session\":", f);
-                json_string(f, s->desktop_id);
-                fputs(",\"membership\":", f);
-                json_string(f, membership_kind(&s->member));
-                fputs(",\"remote_host\":", f);
-                json_string(f, s->remote_host);
-                fprintf(f, ",\"leader\":%d,\"login_time\":", (int) s->leader);
-                json_time(f, s->login_usec);
-                fprintf(f, ",\"login_usec\":%" PRIu64 ",\"idle_seconds\":", s->login_usec);
-                if (s->idle_usec < 0)
-                        fputs("null", f);
-                else
-                        fprintf(f, "%" PRId64, s->idle_usec / 1000000);
-                fprintf(f, ",\"processes\":%u,\"current\":%s,\"console\":%s}", s->processes,
-                        s->current ? "true" : "false", s->console ? "true" : "false");
+                for (size_t k = 0; k < cols->n; k++) {
+                        char buf[COLUMN_BUF];
+                        const struct column *c = column_get(cols->ids[k]);
+                        const char *v = c->json_value ? c->json_value(s, buf) : c->fill(s, buf);
+                        fprintf(f, "%s\"%s\":", k ? "," : "", c->json_key);
+                        if (!v)
+                                fputs("null", f);
+                        else if (c->json == COLUMN_JSON_STRING)
+                                json_string(f, v);
+                        else
+                                fputs(v, f);
+                }
+                fputc('}', f);
         }
         fputs(first ? "]}\n" : "\n]}\n", f);
         return ferror(f) ? -EIO : 0;

@@ -3,15 +3,20 @@
 
 #include <stdio.h>
 
+#include "columns.h"
 #include "session.h"
 
-/* The layout of Windows "query session": SESSIONNAME USERNAME ID STATE TYPE
- * DEVICE, with '>' before the caller's session.  With only set, that one
- * session alone. */
-int output_sessions_table(FILE *f, const struct session_list *l, const struct session *only);
+/* The sessions in those columns (COLUMNS_DEFAULT: the layout of Windows
+ * "query session"), with '>' before the caller's session; headed by the
+ * columns' names unless !headings; raw: one space between cells, none
+ * aligned.  With only set, that one session alone. */
+int output_sessions_table(FILE *f, const struct session_list *l, const struct session *only,
+                          const struct column_list *cols, bool headings, bool raw);
 
-/* {"sessions":[...]} with every field discovery knows. */
-int output_sessions_json(FILE *f, const struct session_list *l, const struct session *only);
+/* {"sessions":[...]} with those columns' fields (columns_all(): every field
+ * discovery knows). */
+int output_sessions_json(FILE *f, const struct session_list *l, const struct session *only,
+                         const struct column_list *cols);
 
 /* A string already cleaned where it entered (text.h: every string of a
  * session, of a report), or "-" when there is none. */

@@ -56,13 +56,37 @@ int remote_command_line(const struct options *o, char **ret) {
         snprintf(grace, sizeof(grace), "--grace=%" PRIu64 ".%06" PRIu64, o->grace_usec / 1000000u,
                  o->grace_usec % 1000000u);
 
-        const char *words[15];
+        /* The columns by their own names, as parsed: nothing of the
+         * command line's text goes over as it was typed. */
+        _cleanup_free_ char *output = NULL;
+        if (o->columns_given) {
+                size_t size = strlen("--output=") + 1;
+                for (size_t i = 0; i < o->columns.n; i++)
+                        size += strlen(column_get(o->columns.ids[i])->name) + 1;
+                output = malloc(size);
+                if (!output)
+                        return -ENOMEM;
+                strcpy(output, "--output=");
+                for (size_t i = 0; i < o->columns.n; i++) {
+                        if (i)
+                                strcat(output, ",");
+                        strcat(output, column_get(o->columns.ids[i])->name);
+                }
+        }
+
+        const char *words[18];
         size_t n = 0;
         words[n++] = program;
         if (o->action == ACTION_LIST)
                 words[n++] = "--list";
         if (o->json)
                 words[n++] = "--json";
+        if (output)
+                words[n++] = output;
+        if (o->noheadings)
+                words[n++] = "--noheadings";
+        if (o->raw)
+                words[n++] = "--raw";
         if (o->verbose)
                 words[n++] = "--verbose";
         if (o->dry_run)

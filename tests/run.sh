@@ -23,7 +23,7 @@ packages=(meson ninja-build gcc libc6-dev pkg-config gettext openssh-server open
           debootstrap systemd-container
           xrdp xorgxrdp tigervnc-standalone-server freerdp2-x11 xvfb xterm x11-utils x11-apps xdotool
           netpbm fuse3 x2goserver pyhoca-cli openssl libcap2-bin groff-base libsm-dev libice-dev
-          clang libfuzzer-14-dev strace)
+          clang libfuzzer-14-dev strace zsh)
 missing=()
 for p in "${packages[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -44,7 +44,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         FILE *f = open_memstream(&out, &len);
                         if (!f)
                                 break;
-                        int r = json ? output_sessions_json(f, &l, NULL) : output_sessions_table(f, &l, NULL);
+                        struct column_list cols;
+                        const char *bad;
+                        size_t bad_len;
+                        if (json)
+                                columns_all(&cols);
+                        else
+                                (void) columns_parse(COLUMNS_DEFAULT "," "IDLE,LOGON-TIME,CGROUP", &cols, &bad,
+                                                     &bad_len);
+                        int r = json ? output_sessions_json(f, &l, NULL, &cols)
+                                     : output_sessions_table(f, &l, NULL, &cols, true, field[3][0] == 'r');
                         fclose(f);
                         if (r == 0)
                                 check(out, len);

@@ -13,7 +13,16 @@ def test_help_in_reference_syntax():
         cp = run_logoff(switch)
         assert cp.returncode == 0 and cp.stderr == ""
         assert "logoff [<sessionname> | <sessionID>] [/server:<servername>] [/v]" in cp.stdout
-        assert len(cp.stdout.splitlines()) <= 24  # fits a screen
+        assert "--output=<cols>" in cp.stdout and "--noheadings" in cp.stdout and "--raw" in cp.stdout
+        assert max(len(line) for line in cp.stdout.splitlines()) <= 80
+        if switch.lower().endswith("help"):
+            # util-linux's --help: every column, with what it says.
+            assert "Available output columns" in cp.stdout
+            for name in ("SESSIONNAME", "IDLE", "LOGON-TIME", "PROCESSES", "BACKEND", "CLASS", "SERVICE",
+                         "LEADER", "MEMBERSHIP"):
+                assert f" {name}  " in cp.stdout, name
+        else:
+            assert len(cp.stdout.splitlines()) <= 24  # fits a screen
 
 
 def test_version():
@@ -50,6 +59,21 @@ BAD = [
     (["--timeout=soon", "1"], "invalid timeout 'soon'"),
     (["-t"], "'-t' needs a value"),
     (["--json", "1"], "--json goes with --list"),
+    (["--list", "--output=ID,NOPE"], "unknown column 'NOPE' in 'ID,NOPE'"),
+    (["--list", "-o", "user"], "unknown column 'user'"),
+    (["--list", "--output="], "unknown column '' in ''"),
+    (["--list", "--output=ID,"], "unknown column '' in 'ID,'"),
+    (["--list", "-o", "ID\x1b[2J"], "unknown column 'ID?[2J'"),
+    (["--list", "--output=ID,USERNAME,id"], "column 'id' is given twice in 'ID,USERNAME,id'"),
+    (["--list", "--output=+ID"], "column 'ID' is given twice"),
+    (["--list", "-o", "ID", "-o", "USERNAME"], "--output may be given once"),
+    (["--list", "--output"], "'--output' needs a value"),
+    (["--output=ID"], "'--output=ID' goes with --list"),
+    (["--raw", "1"], "'--raw' goes with --list"),
+    (["--noheadings"], "'--noheadings' goes with --list"),
+    (["--list", "--json", "--raw"], "--json has no '--raw'"),
+    (["--list", "--json", "--noheadings"], "--json has no '--noheadings'"),
+    (["--list", "--raw=1"], "unknown switch '--raw=1'"),
 ]
 
 

@@ -148,9 +148,16 @@ def test_help_in_korean(catalog):
     assert f" {USAGE}" in lines  # the reference syntax is never translated
     assert "옵션:" in lines
     assert any(line.startswith(" /v, --verbose ") and HANGUL.search(line) for line in lines), cp.stdout
-    assert "logoff(1)" in lines[-1] and HANGUL.search(lines[-1])
+    assert any("logoff(1)" in line and HANGUL.search(line) for line in lines), cp.stdout
     assert "Usage:" not in cp.stdout and "Options:" not in cp.stdout
     assert len(lines) <= 24  # fits a screen, as the English help does
+
+    # --help adds the columns, each described in Korean, named as --output takes them.
+    cp = run(catalog, KO, "--help")
+    assert cp.returncode == 0 and cp.stderr == ""
+    rows = [line for line in cp.stdout.splitlines() if line.startswith("        IDLE  ")]
+    assert len(rows) == 1 and "quser(1)" in rows[0] and HANGUL.search(rows[0]), cp.stdout
+    assert "Available output columns" not in cp.stdout
 
 
 @pytest.mark.parametrize("lang", ["C", "C.UTF-8"])

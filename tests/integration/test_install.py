@@ -1,6 +1,7 @@
 """What meson install puts in place: the binary, logoff(1), bash completion."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,7 @@ def test_meson_install(tmp_path):
     assert any(p.endswith("/bin/logoff") for p in installed), installed
     assert any(p.endswith("/man/man1/logoff.1") for p in installed), installed
     assert any(p.endswith("/bash-completion/completions/logoff") for p in installed), installed
+    assert any(p.endswith("/zsh/vendor-completions/_logoff") for p in installed), installed
 
 
 def test_man_page_has_examples_and_exit_status():
@@ -39,6 +41,27 @@ def complete(words, env=None):
 def test_completion_of_switches():
     assert "--server=" in complete("logoff --se")
     assert complete("logoff /v") == ["/v"]
+
+
+def test_completion_of_columns():
+    assert complete("logoff --list --output=US") == ["--output=USERNAME"]
+    assert complete("logoff --list --output=id,PRO") == ["--output=id,PROCESSES"]
+    assert complete("logoff --list -o +IDLE,log") == ["+IDLE,LOGON-TIME", "+IDLE,LOGON-USEC"]
+    assert "MEMBERSHIP" in complete("logoff --list -o ''")
+    assert complete("logoff --backend=l") == ["--backend=logind"]
+
+
+def test_zsh_completion_parses():
+    """zsh is not on every machine: its script is read by zsh -n where zsh is,
+    and always by a check of the names it completes."""
+    text = (SOURCE / "completion" / "_logoff").read_text()
+    assert text.startswith("#compdef logoff")
+    for switch in ("--output=", "--noheadings", "--raw", "--json", "--list", "--dry-run", "--warn=", "--backend="):
+        assert switch in text, switch
+    zsh = shutil.which("zsh")
+    assert zsh, "tests/run.sh installs zsh"
+    cp = subprocess.run([zsh, "-n", str(SOURCE / "completion" / "_logoff")], capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
 
 
 def test_completion_of_sessions(mksession):

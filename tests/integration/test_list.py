@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import time
 
 import harness as H
@@ -201,3 +202,51 @@ def test_listing_survives_processes_dying_during_the_scan(mksession):
         for c in churn:
             c.kill()
             c.wait()
+
+
+def test_output_columns_on_real_sessions(mksession, sshd, users):
+    """--output, --raw, --noheadings and --json with columns say what
+    the full --json says, session by session."""
+    helper = mksession("sleep", "100000", user=USER1, opts=["-H", "192.0.2.9"], ready="sleep")
+    ssh = sshd.login(users[USER2], command="sh -c 'sleep 100000 & sleep 100001'")
+    try:
+        full = list_json()
+        cols = "ID,USERNAME,PROCESSES,LEADER,BACKEND,MEMBERSHIP,IDLE,LOGON-TIME,UID,AUDIT,CURRENT"
+        cp = run_logoff("--list", f"--output={cols}", "--raw", "--noheadings")
+        assert cp.returncode == 0 and cp.stderr == "", cp.stderr
+        raw = {int(f[0]): f for f in (line.split(" ") for line in cp.stdout.splitlines())}
+        for sid in (helper.sid, ssh.sid):
+            s, f = full[sid], raw[sid]
+            assert len(f) == 11, f
+            assert f[1:6] == [s["user"], str(s["processes"]), str(s["leader"]), "kernel", "audit"], f
+            assert f[6] == "." and s["idle_seconds"] < 60, (f, s)
+            # LOGON TIME in local time, with its space escaped as --raw does.
+            local = time.strftime("%Y-%m-%d\\x20%H:%M", time.localtime(s["login_usec"] / 1e6))
+            assert f[7] == local, (f[7], local)
+            assert f[8:] == [str(s["uid"]), str(sid), "no"], f
+        assert full[ssh.sid]["processes"] == 5
+
+        # Aligned: the header names the columns, numbers are right-aligned.
+        cp = run_logoff("--list", "-o", "+IDLE,LOGON-TIME,PROCESSES")
+        lines = cp.stdout.splitlines()
+        assert cp.returncode == 0
+        assert re.match(r"^ SESSIONNAME\s+USERNAME\s+ID  STATE   TYPE        DEVICE\s+IDLE  LOGON TIME\s+PROCESSES$",
+                        lines[0]), lines[0]
+        row = next(line for line in lines if f" {helper.tty} " in line)
+        assert row.endswith(f"  {full[helper.sid]['processes']:>9}"), row
+        assert "192.0.2.9" in row
+        # The default table is unchanged by the column table.
+        assert table_rows(run_logoff("--list").stdout)
+
+        # --json with --output: those fields only, typed as in the full one.
+        cp = run_logoff("--list", "--json", "--output=ID,USERNAME,IDLE,PROCESSES,CURRENT,LOGON-TIME")
+        assert cp.returncode == 0, cp.stderr
+        some = by_id(json.loads(cp.stdout)["sessions"])
+        for sid in (helper.sid, ssh.sid):
+            keys = ("id", "user", "idle_seconds", "processes", "current", "login_time")
+            assert list(some[sid]) == list(keys), some[sid]
+            assert some[sid]["user"] == full[sid]["user"] and some[sid]["processes"] == full[sid]["processes"]
+            assert some[sid]["current"] is False and isinstance(some[sid]["idle_seconds"], int)
+            assert some[sid]["login_time"] == full[sid]["login_time"]
+    finally:
+        ssh.cleanup()

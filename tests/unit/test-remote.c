@@ -21,6 +21,18 @@ static void test_remote_quoting(void) {
         CHECK_STREQ(line, "'/opt/x/logoff' '--list' '--json'", "list forwarded");
         free(line);
         unsetenv("LOGOFF_REMOTE_COMMAND");
+
+        /* The columns go over by their own names, as parsed, whatever was
+         * typed: "id,+x" never reaches the remote shell. */
+        char *argv[] = { "logoff", "--list", "-o", "+idle,Processes", "--raw", "--noheadings", NULL };
+        enum parse_error e;
+        CHECK(parse_args(6, argv, &o, &e) == 0, "a listing with columns parses");
+        CHECK(remote_command_line(&o, &line) == 0, "remote listing with columns");
+        CHECK_STREQ(line,
+                    "'logoff' '--list' '--output=SESSIONNAME,USERNAME,ID,STATE,TYPE,DEVICE,IDLE,PROCESSES' "
+                    "'--noheadings' '--raw'",
+                    "the parsed columns, --noheadings and --raw forwarded");
+        free(line);
 }
 
 int main(void) {

@@ -101,6 +101,20 @@ static void test_select(void) {
         CHECK(!s && r == -ENOTUNIQ, "two active sessions of one name are ambiguous");
 }
 
+static int table(FILE *f, const struct session_list *l, const struct session *only) {
+        struct column_list cols;
+        const char *bad;
+        size_t bad_len;
+        int r = columns_parse(COLUMNS_DEFAULT, &cols, &bad, &bad_len);
+        return r < 0 ? r : output_sessions_table(f, l, only, &cols, true, false);
+}
+
+static int json(FILE *f, const struct session_list *l, const struct session *only) {
+        struct column_list cols;
+        columns_all(&cols);
+        return output_sessions_json(f, l, only, &cols);
+}
+
 static char *capture(int (*fn)(FILE *, const struct session_list *, const struct session *),
                      const struct session_list *l, const struct session *only) {
         char *buf = NULL;
@@ -129,7 +143,7 @@ static void test_display_names(void) {
 
 static void test_output(void) {
         struct session_list l = fake_list();
-        char *t = capture(output_sessions_table, &l, NULL);
+        char *t = capture(table, &l, NULL);
         CHECK(t && strncmp(t, " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n",
                            strlen(" SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n")) == 0,
               "table header in the query session layout");
@@ -143,11 +157,11 @@ static void test_output(void) {
               "a string ID, right-aligned");
         free(t);
 
-        t = capture(output_sessions_table, &l, &l.sessions[2]);
+        t = capture(table, &l, &l.sessions[2]);
         CHECK(t && strstr(t, ":10") && !strstr(t, "pts/0"), "table of one session");
         free(t);
 
-        char *j = capture(output_sessions_json, &l, NULL);
+        char *j = capture(json, &l, NULL);
         static const char head[] = "{\"sessions\":[\n  {\"id\":\"3\",\"audit_session\":3,";
         CHECK(j && strncmp(j, head, strlen(head)) == 0,
               "JSON starts with the first session, its ID a string");
@@ -163,7 +177,7 @@ static void test_output(void) {
         free(j);
 
         struct session_list empty = { 0 };
-        j = capture(output_sessions_json, &empty, NULL);
+        j = capture(json, &empty, NULL);
         CHECK_STREQ(j, "{\"sessions\":[]}\n", "JSON of no sessions");
         free(j);
 }
