@@ -23,6 +23,11 @@ enum switch_id {
         SW_OUTPUT,
         SW_NOHEADINGS,
         SW_RAW,
+        SW_USER,
+        SW_IDLE,
+        SW_STATE,
+        SW_TYPE,
+        SW_ALL,
 };
 
 struct switch_def {
@@ -55,6 +60,11 @@ static const struct switch_def switches[] = {
         { "output", SW_OUTPUT, VALUE },
         { "noheadings", SW_NOHEADINGS, NO_VALUE },
         { "raw", SW_RAW, NO_VALUE },
+        { "user", SW_USER, VALUE },
+        { "idle", SW_IDLE, VALUE },
+        { "state", SW_STATE, VALUE },
+        { "type", SW_TYPE, VALUE },
+        { "all", SW_ALL, NO_VALUE },
 };
 
 static const char *const backend_names[] = {
@@ -92,9 +102,9 @@ bool server_name_is_valid(const char *s) {
         return true;
 }
 
-/* How long the user is given after a warning: seconds, or with a unit
- * as shutdown(8) and sleep(1) take them ("90", "90s", "5m", "1h"). */
-static int parse_duration(const char *s, uint64_t *ret) {
+/* A time span: seconds, or with a unit as shutdown(8) and sleep(1) take
+ * them ("90", "90s", "5m", "1h", "2d"), at most max. */
+static int parse_duration(const char *s, uint64_t max, uint64_t *ret) {
         if (!s || !isdigit((unsigned char) *s))
                 return -EINVAL;
         char *end = NULL;
@@ -107,10 +117,12 @@ static int parse_duration(const char *s, uint64_t *ret) {
                 unit = 60;
         else if (streq(end, "h"))
                 unit = 3600;
+        else if (streq(end, "d"))
+                unit = 24 * 3600;
         else if (*end && !streq(end, "s"))
                 return -EINVAL;
         double usec = v * unit * 1e6;
-        if (usec > (double) MAX_GRACE_USEC)
+        if (usec > (double) max)
                 return -ERANGE;
         *ret = (uint64_t) (usec + 0.5);
         return 0;
@@ -128,6 +140,40 @@ static int parse_timeout(const char *s, uint64_t *ret) {
         if (v * 1e6 > (double) MAX_TIMEOUT_USEC)
                 return -ERANGE;
         *ret = (uint64_t) (v * 1e6 + 0.5);
+        return 0;
+}
+
+/* --user's names: each one non-empty and printable; they are looked up
+ * when the sessions are known. */
+static bool user_list_is_valid(const char *s) {
+        if (!*s || has_control_chars(s) || strlen(s) > 4096)
+                return false;
+        for (const char *p = s;; p++) {
+                size_t len = strcspn(p, ",");
+                if (len == 0)
+                        return false;
+                p += len;
+                if (!*p)
+                        return true;
+        }
+}
+
+static int parse_types(const char *s, unsigned *ret, const char **ret_bad, size_t *ret_bad_len) {
+        unsigned mask = 0;
+        for (const char *p = s;;) {
+                size_t len = strcspn(p, ",");
+                enum session_type t;
+                if (session_type_parse(p, len, &t) < 0) {
+                        *ret_bad = p;
+                        *ret_bad_len = len;
+                        return -EINVAL;
+                }
+                mask |= 1u << t;
+                if (!p[len])
+                        break;
+                p += len + 1;
+        }
+        *ret = mask;
         return 0;
 }
 
@@ -161,6 +207,61 @@ static int set_target(struct options *o, const char *arg, enum parse_error *err)
         o->target = arg;
         o->target_is_id = r == 0;
         o->target_id = r == 0 ? id : 0;
+        return 0;
+}
+
+/* One condition of a selection; each may be given once. */
+static int parse_selection(enum switch_id id, const char *arg, const char *value, struct selection *sel,
+                           struct options *o, enum parse_error *err) {
+        bool twice = (id == SW_USER && sel->users) || (id == SW_IDLE && sel->idle_given) ||
+                     (id == SW_STATE && sel->state_given) || (id == SW_TYPE && sel->types) ||
+                     (id == SW_ALL && sel->all);
+        o->bad_arg = arg;
+        if (twice) {
+                *err = PARSE_REPEATED_SELECTION;
+                return -EINVAL;
+        }
+        switch (id) {
+        case SW_USER:
+                if (!user_list_is_valid(value)) {
+                        *err = PARSE_BAD_USER;
+                        return -EINVAL;
+                }
+                sel->users = value;
+                break;
+        case SW_IDLE:
+                if (parse_duration(value, MAX_IDLE_USEC, &sel->idle_usec) < 0) {
+                        o->bad_arg = value;
+                        *err = PARSE_BAD_IDLE;
+                        return -EINVAL;
+                }
+                sel->idle_given = true;
+                break;
+        case SW_STATE:
+                if (strcaseeq(value, "active"))
+                        sel->state = SESSION_ACTIVE;
+                else if (strcaseeq(value, "disc") || strcaseeq(value, "disconnected"))
+                        sel->state = SESSION_DISCONNECTED;
+                else {
+                        o->bad_arg = value;
+                        *err = PARSE_BAD_STATE;
+                        return -EINVAL;
+                }
+                sel->state_given = true;
+                break;
+        case SW_TYPE:
+                if (parse_types(value, &sel->types, &o->bad_column, &o->bad_column_len) < 0) {
+                        o->bad_arg = value;
+                        *err = PARSE_BAD_TYPE;
+                        return -EINVAL;
+                }
+                break;
+        default:
+                sel->all = true;
+                break;
+        }
+        o->bad_arg = NULL;
+        sel->given = true;
         return 0;
 }
 
@@ -301,8 +402,17 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
                         o->raw = true;
                         listing_only = listing_only ? listing_only : arg;
                         break;
+                case SW_USER:
+                case SW_IDLE:
+                case SW_STATE:
+                case SW_TYPE:
+                case SW_ALL:
+                        r = parse_selection(sw->id, arg, value, &o->select, o, err);
+                        if (r < 0)
+                                return r;
+                        break;
                 case SW_GRACE:
-                        if (parse_duration(value, &o->grace_usec) < 0) {
+                        if (parse_duration(value, MAX_GRACE_USEC, &o->grace_usec) < 0) {
                                 o->bad_arg = value;
                                 *err = PARSE_BAD_GRACE;
                                 return -EINVAL;
@@ -319,7 +429,12 @@ int parse_args(int argc, char *const *argv, struct options *o, enum parse_error 
         else if (list)
                 o->action = ACTION_LIST;
 
-        if (o->server && o->action == ACTION_LOGOFF && !o->target) {
+        if (o->target && o->select.given) {
+                o->bad_arg = o->target;
+                *err = PARSE_TARGET_WITH_SELECTION;
+                return -EINVAL;
+        }
+        if (o->server && o->action == ACTION_LOGOFF && !o->target && !o->select.given) {
                 o->bad_arg = o->server;
                 *err = PARSE_SERVER_NEEDS_SESSION;
                 return -EINVAL;

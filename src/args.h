@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "columns.h"
+#include "session.h"
 
 /* Which backend finds the sessions: logind where it runs, else the kernel's
  * audit sessions; or one of them by name. */
@@ -46,6 +47,25 @@ enum parse_error {
         PARSE_REPEATED_OUTPUT,
         PARSE_TABLE_WITHOUT_LIST,  /* --output, --noheadings, --raw */
         PARSE_JSON_WITH_TABLE,     /* --json with --raw or --noheadings */
+        PARSE_BAD_USER,            /* --user: an empty or unprintable name */
+        PARSE_BAD_IDLE,
+        PARSE_BAD_STATE,
+        PARSE_BAD_TYPE,
+        PARSE_REPEATED_SELECTION,  /* --user, --idle, --state, --type or --all twice */
+        PARSE_TARGET_WITH_SELECTION, /* a session named, and a selection */
+};
+
+/* Which sessions a selection takes (select.h): every condition given must
+ * hold.  The strings point into argv. */
+struct selection {
+        bool given;              /* any of these */
+        const char *users;       /* --user: names or UIDs, comma-separated */
+        bool idle_given;
+        uint64_t idle_usec;      /* --idle: idle longer than this */
+        bool state_given;
+        enum session_state state;
+        unsigned types;          /* --type: 1 << enum session_type; 0: any */
+        bool all;                /* --all: neither the caller's own nor the console */
 };
 
 struct options {
@@ -72,6 +92,7 @@ struct options {
         bool columns_given;
         bool noheadings;
         bool raw;
+        struct selection select;
         /* Set on error: the argument at fault (and, for a second positional,
          * the first one in conflict_arg). */
         const char *bad_arg;
@@ -85,6 +106,7 @@ struct options {
 #define DEFAULT_GRACE_USEC (120ull * 1000000u)
 #define MAX_GRACE_USEC (24ull * 3600u * 1000000u)
 #define MAX_WARN_TEXT 1024
+#define MAX_IDLE_USEC (365ull * 24u * 3600u * 1000000u)
 
 /* Fills *o from argv.  Returns 0 or -EINVAL; on -EINVAL *err says why and
  * o->bad_arg points at the argument at fault. */

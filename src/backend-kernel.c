@@ -230,7 +230,7 @@ static int build_session(struct session *s, const struct proc_info *procs, size_
         } else if (s->name)
                 s->type = SESSION_TYPE_TTY;
 
-        s->idle_usec = idle_of_line(s->name);
+        session_idle_from_line(s);
         s->console = (s->tty == makedev(5, 1)) || tty_line_is_console(s->name);
         return 1;
 }

@@ -528,7 +528,7 @@ static int finish_session(struct session *s, struct found *f, const struct utmp_
                         return r;
         }
         if (s->name && s->name[0] != ':')
-                s->idle_usec = idle_of_line(s->name);
+                session_idle_from_line(s);
         s->console = s->console || s->tty == makedev(5, 1) || tty_line_is_console(s->name);
         return 0;
 }
@@ -558,6 +558,7 @@ static int fill_session(struct session *s, struct props *p) {
         if (p->idle_hint && p->idle_since > 0) {
                 uint64_t now = now_realtime_usec();
                 s->idle_usec = now > p->idle_since ? (int64_t) (now - p->idle_since) : 0;
+                s->idle_source = IDLE_LOGIND;
         }
         if (!s->user)
                 return user_name(s->uid, &s->user);

@@ -50,6 +50,11 @@ static const char *fill_device(const struct session *s, char *buf) {
         return s->remote_host;
 }
 
+static const char *fill_idle_from(const struct session *s, char *buf) {
+        (void) buf;
+        return idle_source_to_string(s->idle_source);
+}
+
 /* As quser(1) has it: "." under a minute, then minutes, H:MM, D+HH:MM. */
 static const char *fill_idle(const struct session *s, char *buf) {
         if (s->idle_usec < 0)
@@ -210,6 +215,9 @@ static const struct column columns[] = {
                             .blank = true, .fill = fill_device },
         [COLUMN_IDLE] = { "IDLE", "IDLE", "idle_seconds", N_("idle time as quser(1): . under a minute, M, H:MM, D+HH:MM"),
                           .right = true, .json = COLUMN_JSON_NUMBER, .fill = fill_idle, .json_value = json_idle },
+        [COLUMN_IDLE_FROM] = { "IDLE-FROM", "IDLE FROM", "idle_source",
+                               N_("where IDLE comes from: logind (IdleHint), tty (its atime)"),
+                               .fill = fill_idle_from },
         [COLUMN_LOGON_TIME] = { "LOGON-TIME", "LOGON TIME", "login_time", N_("when the session began (local time)"),
                                 .fill = fill_logon_time, .json_value = json_logon_time },
         [COLUMN_LOGON_USEC] = { "LOGON-USEC", "LOGON-USEC", "login_usec",
@@ -295,7 +303,7 @@ void columns_all(struct column_list *ret) {
                 COLUMN_UID,         COLUMN_STATE,     COLUMN_TYPE,       COLUMN_CLASS,       COLUMN_SERVICE,
                 COLUMN_SEAT,        COLUMN_VT,        COLUMN_CGROUP,     COLUMN_DESKTOP,     COLUMN_MEMBERSHIP,
                 COLUMN_DEVICE,      COLUMN_LEADER,    COLUMN_LOGON_TIME, COLUMN_LOGON_USEC,  COLUMN_IDLE,
-                COLUMN_PROCESSES,   COLUMN_CURRENT,   COLUMN_CONSOLE,
+                COLUMN_IDLE_FROM,   COLUMN_PROCESSES,   COLUMN_CURRENT,   COLUMN_CONSOLE,
         };
         _Static_assert(ARRAY_SIZE(order) == _COLUMN_MAX, "every column in --json");
         ret->n = ARRAY_SIZE(order);

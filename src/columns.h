@@ -15,6 +15,7 @@ enum column_id {
         COLUMN_TYPE,
         COLUMN_DEVICE,
         COLUMN_IDLE,
+        COLUMN_IDLE_FROM,
         COLUMN_LOGON_TIME,
         COLUMN_LOGON_USEC,
         COLUMN_PROCESSES,

@@ -8,6 +8,7 @@
 #include "desktop.h"
 #include "exit-status.h"
 #include "interrupt.h"
+#include "many.h"
 #include "output.h"
 #include "policy.h"
 #include "procscan.h"
@@ -21,23 +22,22 @@
 static void print_usage(FILE *f) {
         fprintf(f, _("Usage:\n"
                      " %1$s [<sessionname> | <sessionID>] [/server:<servername>] [/v]\n"
+                     " %1$s <selection> [--dry-run] [/server:<servername>] [/v]\n"
                      " %1$s --list [--json] [/server:<servername>]\n"),
                 program_name);
 }
 
 static void print_help(bool columns) {
         print_usage(stdout);
-        fputs(_("\nLog a user off a login session: end every process of the session and\n"
-                "delete it from the host's records.  Without a session, log off your own.\n"),
-              stdout);
+        fputs(_("\nLog off a session (your own without one): end its processes, close its records.\n"), stdout);
         fputs(_("\nOptions:\n"
-                " <sessionname>           terminal line (pts/3, tty2), X display (:10), console\n"
-                " <sessionID>             session ID, as the listing shows it\n"
+                " <sessionname> | <ID>    pts/3, tty2, an X display (:10), console; or its ID\n"
                 " /server:<name>          the session host, over ssh (or --server=<name>)\n"
                 " /v, --verbose           say what is being done\n"
-                " -l, --list              list the sessions (like query session)\n"
-                "     --json              with --list: JSON output\n"
+                " -l, --list [--json]     list the sessions (like query session), or in JSON\n"
                 " -o, --output=<cols>     with --list: these columns; --noheadings, --raw\n"
+                " <selection>             --user=<names>, --idle=<time>, --state=active|disc,\n"
+                "                         --type=<types>, --all (all but yours and the console)\n"
                 " -t, --timeout=<secs>    grace period before SIGKILL (default 5)\n"
                 " -n, --dry-run           show what would be done, do nothing\n"
                 "     --warn[=<text>]     warn the user first; --grace=<time>: then wait (2m)\n"
@@ -46,7 +46,7 @@ static void print_help(bool columns) {
               stdout);
         fputs(_("\nSwitches are case-insensitive and may start with '/' or '-'.  See logoff(1).\n"
                 "Exit status: 0 logged off, 1 failure, 2 invalid parameters, 3 no such session,\n"
-                "4 access denied, 5 console session, 6 processes survived, 7 server unreachable.\n"),
+                "4 access denied, 5 console, 6 processes survived, 7 unreachable (many: 1>6>4>3).\n"),
               stdout);
         if (columns) {
                 /* util-linux's way: --noheadings drops the heading, --raw
@@ -144,6 +144,33 @@ static int usage_error(enum parse_error e, const struct options *o) {
         case PARSE_JSON_WITH_TABLE:
                 fprintf(stderr, _("%s: --json has no '%s': it is not a table\n"), program_name, bad);
                 break;
+        case PARSE_BAD_USER:
+                fprintf(stderr, _("%s: invalid user list in '%s': names or UIDs, separated by commas\n"), program_name,
+                        bad);
+                break;
+        case PARSE_BAD_IDLE:
+                fprintf(stderr, _("%s: invalid idle time '%s' (seconds, or with s, m, h or d; at most 365 d)\n"),
+                        program_name, bad);
+                break;
+        case PARSE_BAD_STATE:
+                fprintf(stderr, _("%s: invalid state '%s' (active or disc)\n"), program_name, bad);
+                break;
+        case PARSE_BAD_TYPE: {
+                _cleanup_free_ char *b3 = NULL;
+                _cleanup_free_ char *name = o->bad_column ? strndup(o->bad_column, o->bad_column_len) : NULL;
+                fprintf(stderr, _("%s: unknown session type '%s' in '%s' (tty, x11, wayland, mir, web, rdp, x2go, "
+                                  "unspecified)\n"),
+                        program_name, name && *name ? printable_or_dash(name, &b3) : "", bad);
+                break;
+        }
+        case PARSE_REPEATED_SELECTION:
+                fprintf(stderr, _("%s: '%s' may be given once\n"), program_name, bad);
+                break;
+        case PARSE_TARGET_WITH_SELECTION:
+                fprintf(stderr, _("%s: '%s' names one session: it does not go with --user, --idle, --state, --type "
+                                  "or --all\n"),
+                        program_name, bad);
+                break;
         case PARSE_BAD_BACKEND:
                 fprintf(stderr, _("%s: unknown backend '%s' (auto, logind or kernel)\n"), program_name, bad);
                 break;
@@ -233,16 +260,59 @@ static int discover_and_select(const struct options *o, bool any_is_fine, struct
         return EXIT_OK;
 }
 
+static int report_selection_error(int r, const struct selected *sel) {
+        if (r == -ENXIO) {
+                _cleanup_free_ char *b = NULL;
+                _cleanup_free_ char *name = strndup(sel->unknown_user, sel->unknown_user_len);
+                fprintf(stderr, _("%s: no user named '%s'\n"), program_name, printable_or_dash(name, &b));
+                return EXIT_NOT_FOUND;
+        }
+        fprintf(stderr, _("%s: cannot select the sessions: %s\n"), program_name, strerror(-r));
+        return EXIT_FAILURE_GENERIC;
+}
+
+/* The sessions a selection took, as a list of their own for the printers:
+ * the same sessions, borrowed, in the same order. */
+static int selection_view(const struct session_list *l, const struct selected *sel, struct session_list *ret) {
+        *ret = (struct session_list) { .host = l->host, .others_hidden = l->others_hidden };
+        if (sel->n == 0)
+                return 0;
+        ret->sessions = calloc(sel->n, sizeof(*ret->sessions));
+        if (!ret->sessions)
+                return -ENOMEM;
+        for (size_t i = 0; i < sel->n; i++)
+                ret->sessions[i] = l->sessions[sel->index[i]];
+        ret->n = ret->alloc = sel->n;
+        return 0;
+}
+
 static int run_list(const struct options *o) {
         struct session_list l;
         const struct session *only;
         int r = discover_and_select(o, true, &l, &only);
         if (r != EXIT_OK)
                 return r;
-        r = o->json ? output_sessions_json(stdout, &l, only, &o->columns)
-                    : output_sessions_table(stdout, &l, only, &o->columns, !o->noheadings, o->raw);
+        struct selected sel = { 0 };
+        struct session_list view = { 0 };
+        const struct session_list *shown = &l;
+        if (o->select.given) {
+                r = select_many(&l, &o->select, &sel);
+                if (r >= 0)
+                        r = selection_view(&l, &sel, &view);
+                if (r < 0) {
+                        int code = report_selection_error(r, &sel);
+                        selected_done(&sel);
+                        session_list_done(&l);
+                        return code;
+                }
+                shown = &view;
+        }
+        r = o->json ? output_sessions_json(stdout, shown, only, &o->columns)
+                    : output_sessions_table(stdout, shown, only, &o->columns, !o->noheadings, o->raw);
         if (r >= 0 && fflush(stdout) == 0)
-                report_listing_notes(o, &l, only);
+                report_listing_notes(o, shown, only);
+        free(view.sessions);
+        selected_done(&sel);
         session_list_done(&l);
         if (r < 0 || fflush(stdout) != 0) {
                 fprintf(stderr, _("%s: write error\n"), program_name);
@@ -328,23 +398,10 @@ static int end_session(const struct options *o, const struct session *s, const s
         return code;
 }
 
-static int run_logoff(const struct options *o) {
-        struct session_list l;
-        const struct session *s;
-        int r = discover_and_select(o, false, &l, &s);
-        if (r != EXIT_OK)
-                return r;
-
-        struct caller caller;
-        r = caller_identify(&caller);
-        if (r < 0) {
-                fprintf(stderr, _("%s: cannot read the caller's credentials: %s\n"), program_name, strerror(-r));
-                session_list_done(&l);
-                return EXIT_FAILURE_GENERIC;
-        }
-
+/* check -> end -> record -> report, for one session. */
+static int logoff_one(const struct options *o, const struct session *s, const struct caller *caller) {
         int code;
-        enum policy_verdict verdict = policy_check(s, &caller);
+        enum policy_verdict verdict = policy_check(s, caller);
         switch (verdict) {
         case POLICY_DENY_CONSOLE:
                 fprintf(stderr, _("%s: session %s (%s) is the console session; it cannot be logged off\n"), program_name,
@@ -362,11 +419,151 @@ static int run_logoff(const struct options *o) {
         case POLICY_ALLOW:
         case POLICY_ASK_HOST:
                 report_session(o, s);
-                code = o->dry_run ? dry_run(o, s) : end_session(o, s, &caller, verdict == POLICY_ASK_HOST);
+                code = o->dry_run ? dry_run(o, s) : end_session(o, s, caller, verdict == POLICY_ASK_HOST);
                 break;
         default:
                 code = EXIT_FAILURE_GENERIC;
         }
+        return code;
+}
+
+static int identify_caller(struct caller *ret) {
+        int r = caller_identify(ret);
+        if (r < 0) {
+                fprintf(stderr, _("%s: cannot read the caller's credentials: %s\n"), program_name, strerror(-r));
+                return EXIT_FAILURE_GENERIC;
+        }
+        return EXIT_OK;
+}
+
+static int run_logoff(const struct options *o) {
+        struct session_list l;
+        const struct session *s;
+        int r = discover_and_select(o, false, &l, &s);
+        if (r != EXIT_OK)
+                return r;
+        struct caller caller;
+        int code = identify_caller(&caller);
+        if (code == EXIT_OK)
+                code = logoff_one(o, s, &caller);
+        session_list_done(&l);
+        return code;
+}
+
+struct many_job {
+        const struct options *o;
+        const struct caller *caller;
+};
+
+static int logoff_one_of_many(const struct session *s, void *userdata) {
+        const struct many_job *job = userdata;
+        return logoff_one(job->o, s, job->caller);
+}
+
+/* What a selection took: each session's own block, in the listing's order,
+ * then a word on the whole under /v. */
+static void report_many(const struct options *o, size_t n, const int *codes, const struct many_result *res) {
+        if (!o->verbose)
+                return;
+        unsigned done = 0, failed = 0;
+        for (size_t i = 0; i < n; i++)
+                if (codes[i] == EXIT_OK)
+                        done++;
+                else if (codes[i] != EXIT_BY_SIGNAL)
+                        failed++;
+        if (o->dry_run)
+                fprintf(stderr,
+                        ngettext("%s: %zu session selected; nothing was done (dry run)\n",
+                                 "%s: %zu sessions selected; nothing was done (dry run)\n", n),
+                        program_name, n);
+        else
+                fprintf(stderr,
+                        ngettext("%s: %zu session selected: %u logged off, %u not (see above)%s\n",
+                                 "%s: %zu sessions selected: %u logged off, %u not (see above)%s\n", n),
+                        program_name, n, done, failed, res && res->interrupted ? _("; interrupted") : "");
+        if (res && res->requests > 0)
+                fprintf(stderr, _("%s: their rounds shared %u walks of /proc for %u rounds\n"), program_name,
+                        res->walks, res->requests);
+}
+
+static int run_many(const struct options *o) {
+        struct session_list l;
+        const struct session *none;
+        int code = discover_and_select(o, true, &l, &none);
+        if (code != EXIT_OK)
+                return code;
+        struct selected sel;
+        int r = select_many(&l, &o->select, &sel);
+        if (r < 0) {
+                code = report_selection_error(r, &sel);
+                session_list_done(&l);
+                return code;
+        }
+        if (o->verbose && sel.console_matched)
+                fprintf(stderr, _("%s: the console session matches too; it is never logged off\n"), program_name);
+        if (o->verbose && sel.own_left_out)
+                fprintf(stderr, _("%s: --all leaves out your own session\n"), program_name);
+        struct caller caller;
+        code = sel.n == 0 ? EXIT_NOT_FOUND : identify_caller(&caller);
+        if (sel.n == 0)
+                fprintf(stderr, _("%s: no session matches the selection\n"), program_name);
+        if (code != EXIT_OK) {
+                selected_done(&sel);
+                session_list_done(&l);
+                return code;
+        }
+
+        /* The caller's own session last, by logoff itself: ending it
+         * first would end the logoff that ends the others. */
+        _cleanup_free_ const struct session **picked = calloc(sel.n, sizeof(*picked));
+        _cleanup_free_ int *codes = calloc(sel.n, sizeof(*codes));
+        if (!picked || !codes) {
+                selected_done(&sel);
+                session_list_done(&l);
+                fprintf(stderr, _("%s: out of memory\n"), program_name);
+                return EXIT_FAILURE_GENERIC;
+        }
+        size_t n = 0;
+        const struct session *own = NULL;
+        for (size_t i = 0; i < sel.n; i++) {
+                const struct session *s = &l.sessions[sel.index[i]];
+                if (s->current)
+                        own = s;
+                else
+                        picked[n++] = s;
+        }
+
+        struct many_result res = { 0 };
+        if (o->dry_run) {
+                /* Nothing is signalled: one after another, in this process. */
+                for (size_t i = 0; i < n; i++)
+                        codes[i] = logoff_one(o, picked[i], &caller);
+        } else if (n > 0) {
+                r = interrupt_catch(false);
+                if (r >= 0) {
+                        struct many_job job = { .o = o, .caller = &caller };
+                        r = many_run(picked, n, logoff_one_of_many, &job, &res);
+                }
+                if (r < 0) {
+                        fprintf(stderr, _("%s: cannot end the sessions: %s\n"), program_name, strerror(-r));
+                        for (size_t i = 0; i < n; i++)
+                                codes[i] = EXIT_FAILURE_GENERIC;
+                } else
+                        memcpy(codes, res.codes, n * sizeof(*codes));
+        }
+        if (own && !interrupt_pending()) {
+                picked[n] = own;
+                codes[n++] = logoff_one(o, own, &caller);
+        }
+        report_many(o, n, codes, r < 0 ? NULL : &res);
+
+        code = EXIT_OK;
+        for (size_t i = 0; i < n; i++)
+                code = codes[i] == EXIT_BY_SIGNAL ? code : exit_status_worst(code, codes[i]);
+        if (interrupt_pending())
+                code = EXIT_BY_SIGNAL;
+        many_result_done(&res);
+        selected_done(&sel);
         session_list_done(&l);
         return code;
 }
@@ -414,7 +611,7 @@ int main(int argc, char **argv) {
         case ACTION_LOGOFF: {
                 if (o.server)
                         return run_remote(&o);
-                int code = run_logoff(&o);
+                int code = o.select.given ? run_many(&o) : run_logoff(&o);
                 if (code == EXIT_BY_SIGNAL)
                         interrupt_reraise(interrupt_pending());
                 return code == EXIT_BY_SIGNAL ? EXIT_FAILURE_GENERIC : code;

@@ -6,6 +6,7 @@
 #include "cgroup.h"
 #include "procscan.h"
 #include "util.h"
+#include "walkshare.h"
 
 void membership_done(struct membership *m) {
         free(m->cgroup);
@@ -239,13 +240,31 @@ int membership_scan(const struct membership *m, unsigned flags, struct proc_info
         return proc_scan(&f, flags, ret, ret_n);
 }
 
-int membership_walk(const struct membership *m, proc_walk_fn fn, void *userdata) {
-        struct proc_filter f = membership_filter(m);
-        return proc_walk(&f, fn, userdata);
+static int shared_walk_fd = -1;
+
+void membership_share_walks(int fd) {
+        shared_walk_fd = fd;
 }
 
 int membership_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
                            void *userdata) {
         struct proc_filter f = membership_filter(m);
+        if (shared_walk_fd >= 0 && m->tree.root == 0) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                int r = walk_share_ask(shared_walk_fd, m->audit_id, m->audit_id_also ? m->audit_id_also
+                                                                                     : AUDIT_SESSION_UNSET,
+                                       m->cgroup_hierarchy, m->cgroup, &pids, &n);
+                if (r >= 0)
+                        return proc_walk_pids(&f, pids, n, skip, n_skip, fn, userdata);
+                /* The one that walked for every session is gone, or could
+                 * not: from now on this one walks by itself. */
+                close(shared_walk_fd);
+                shared_walk_fd = -1;
+        }
         return proc_walk_except(&f, skip, n_skip, fn, userdata);
+}
+
+int membership_walk(const struct membership *m, proc_walk_fn fn, void *userdata) {
+        return membership_walk_except(m, NULL, 0, fn, userdata);
 }

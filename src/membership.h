@@ -97,6 +97,11 @@ int membership_walk(const struct membership *m, proc_walk_fn fn, void *userdata)
 int membership_walk_except(const struct membership *m, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
                            void *userdata);
 
+/* From now on the walks of a membership that has an audit session or a
+ * cgroup ask the walk shared with other sessions through fd (walkshare.h);
+ * one whose answer fails walks by itself. */
+void membership_share_walks(int fd);
+
 /* Takes an audit session made inside the tree into it. */
 int process_tree_absorb(struct process_tree *t, uint32_t audit_id);
 int process_tree_add_other_display(struct process_tree *t, unsigned display);

@@ -172,6 +172,41 @@ static int cmp_pid(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+/* One process of a walk, by its name under /proc (dir_fd). */
+static int walk_one(int dir_fd, const char *name, pid_t pid, const struct proc_filter *f, bool every,
+                    proc_walk_fn fn, void *userdata) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                /* A process being reaped right now answers ESRCH. */
+                return vanished(-errno) || hidden(-errno) ? 0 : -errno;
+
+        /* Cheap filter first: most processes of a busy host are not in the
+         * session we look for. */
+        uint32_t sid;
+        int r = read_u32_at(fd, "sessionid", &sid);
+        if (vanished(r) || hidden(r))
+                return 0;
+        if (r < 0)
+                return r;
+        if (every)
+                ;
+        else if (!f) {
+                if (sid == AUDIT_SESSION_UNSET)
+                        return 0;
+        } else {
+                r = f->contains(fd, sid, f->data);
+                if (vanished(r) || r == 0)
+                        return 0;
+                if (r < 0)
+                        return r;
+        }
+        return fn(fd, pid, sid, userdata);
+}
+
+static bool skipped(pid_t pid, const pid_t *skip, size_t n_skip) {
+        return n_skip && bsearch(&pid, skip, n_skip, sizeof(*skip), cmp_pid);
+}
+
 static int walk(const struct proc_filter *f, bool every, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
                 void *userdata) {
         DIR *d = opendir("/proc");
@@ -187,41 +222,9 @@ static int walk(const struct proc_filter *f, bool every, const pid_t *skip, size
                 uint32_t pid;
                 if (de->d_name[0] < '1' || de->d_name[0] > '9' || parse_u32(de->d_name, &pid) < 0)
                         continue;
-                pid_t key = (pid_t) pid;
-                if (n_skip && bsearch(&key, skip, n_skip, sizeof(*skip), cmp_pid))
+                if (skipped((pid_t) pid, skip, n_skip))
                         continue;
-
-                _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0) {
-                        /* A process being reaped right now answers ESRCH. */
-                        if (vanished(-errno) || hidden(-errno))
-                                continue;
-                        r = -errno;
-                        goto out;
-                }
-
-                /* Cheap filter first: most processes of a busy host are not
-                 * in the session we look for. */
-                uint32_t sid;
-                r = read_u32_at(fd, "sessionid", &sid);
-                if (vanished(r) || hidden(r))
-                        continue;
-                if (r < 0)
-                        goto out;
-                if (every)
-                        ;
-                else if (!f) {
-                        if (sid == AUDIT_SESSION_UNSET)
-                                continue;
-                } else {
-                        r = f->contains(fd, sid, f->data);
-                        if (vanished(r) || r == 0)
-                                continue;
-                        if (r < 0)
-                                goto out;
-                }
-
-                r = fn(fd, (pid_t) pid, sid, userdata);
+                r = walk_one(dirfd(d), de->d_name, (pid_t) pid, f, every, fn, userdata);
                 if (r < 0)
                         goto out;
         }
@@ -229,6 +232,23 @@ static int walk(const struct proc_filter *f, bool every, const pid_t *skip, size
 out:
         closedir(d);
         return r;
+}
+
+int proc_walk_pids(const struct proc_filter *f, const pid_t *pids, size_t n, const pid_t *skip, size_t n_skip,
+                   proc_walk_fn fn, void *userdata) {
+        _cleanup_close_ int dir_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        for (size_t i = 0; i < n; i++) {
+                if (pids[i] <= 0 || skipped(pids[i], skip, n_skip))
+                        continue;
+                char name[16];
+                snprintf(name, sizeof(name), "%d", (int) pids[i]);
+                int r = walk_one(dir_fd, name, pids[i], f, false, fn, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int proc_walk(const struct proc_filter *f, proc_walk_fn fn, void *userdata) {

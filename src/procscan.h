@@ -67,6 +67,11 @@ void proc_sort_pids(pid_t *pids, size_t n);
 int proc_walk_except(const struct proc_filter *f, const pid_t *skip, size_t n_skip, proc_walk_fn fn,
                      void *userdata);
 
+/* The same over the pids of a walk done for many sessions at once
+ * (walkshare.h): each is looked at and filtered as a walk would. */
+int proc_walk_pids(const struct proc_filter *f, const pid_t *pids, size_t n, const pid_t *skip, size_t n_skip,
+                   proc_walk_fn fn, void *userdata);
+
 /* The same for every process of this PID namespace, in a session or not. */
 int proc_walk_all(proc_walk_fn fn, void *userdata);
 

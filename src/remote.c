@@ -74,7 +74,37 @@ int remote_command_line(const struct options *o, char **ret) {
                 }
         }
 
-        const char *words[18];
+        /* The selection, by the names parsed; user names as given, as they
+         * are looked up over there. */
+        const struct selection *sel = &o->select;
+        _cleanup_free_ char *user = NULL, *types = NULL;
+        if (sel->users && asprintf(&user, "--user=%s", sel->users) < 0) {
+                user = NULL;
+                return -ENOMEM;
+        }
+        char idle[64];
+        snprintf(idle, sizeof(idle), "--idle=%" PRIu64 ".%06" PRIu64, sel->idle_usec / 1000000u,
+                 sel->idle_usec % 1000000u);
+        if (sel->types) {
+                size_t size = strlen("--type=") + 1;
+                for (unsigned t = 0; t < 32; t++)
+                        if (sel->types & (1u << t))
+                                size += strlen(session_type_to_string((enum session_type) t)) + 1;
+                types = malloc(size);
+                if (!types)
+                        return -ENOMEM;
+                strcpy(types, "--type=");
+                bool first = true;
+                for (unsigned t = 0; t < 32; t++)
+                        if (sel->types & (1u << t)) {
+                                if (!first)
+                                        strcat(types, ",");
+                                strcat(types, session_type_to_string((enum session_type) t));
+                                first = false;
+                        }
+        }
+
+        const char *words[24];
         size_t n = 0;
         words[n++] = program;
         if (o->action == ACTION_LIST)
@@ -99,6 +129,16 @@ int remote_command_line(const struct options *o, char **ret) {
                 words[n++] = warn;
                 words[n++] = grace;
         }
+        if (user)
+                words[n++] = user;
+        if (sel->idle_given)
+                words[n++] = idle;
+        if (sel->state_given)
+                words[n++] = sel->state == SESSION_ACTIVE ? "--state=active" : "--state=disc";
+        if (types)
+                words[n++] = types;
+        if (sel->all)
+                words[n++] = "--all";
         if (o->target) {
                 words[n++] = "--";
                 words[n++] = o->target;

@@ -20,6 +20,15 @@ const char *session_state_to_string(enum session_state s) {
         return s == SESSION_ACTIVE ? "Active" : "Disc";
 }
 
+const char *idle_source_to_string(enum idle_source s) {
+        return s == IDLE_LOGIND ? "logind" : s == IDLE_TTY ? "tty" : NULL;
+}
+
+void session_idle_from_line(struct session *s) {
+        s->idle_usec = idle_of_line(s->name);
+        s->idle_source = s->idle_usec >= 0 ? IDLE_TTY : IDLE_UNKNOWN;
+}
+
 static const char *const type_names[] = {
         [SESSION_TYPE_UNSPECIFIED] = "unspecified",
         [SESSION_TYPE_TTY] = "tty",
@@ -40,6 +49,15 @@ enum session_type session_type_from_string(const char *s) {
                 if (streq(s, type_names[i]))
                         return (enum session_type) i;
         return SESSION_TYPE_UNSPECIFIED;
+}
+
+int session_type_parse(const char *s, size_t len, enum session_type *ret) {
+        for (size_t i = 0; i < ARRAY_SIZE(type_names); i++)
+                if (strlen(type_names[i]) == len && strncasecmp(s, type_names[i], len) == 0) {
+                        *ret = (enum session_type) i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 int tty_name_from_dev(dev_t dev, char **ret) {

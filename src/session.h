@@ -15,6 +15,13 @@ enum session_state {
         SESSION_DISCONNECTED, /* only processes are left (nohup, screen, closing) */
 };
 
+/* Where a session's idle time was read. */
+enum idle_source {
+        IDLE_UNKNOWN,
+        IDLE_LOGIND,      /* logind's IdleHint and IdleSinceHint */
+        IDLE_TTY,         /* the terminal's atime, as w(1) reads it */
+};
+
 enum session_type {
         SESSION_TYPE_UNSPECIFIED,
         SESSION_TYPE_TTY,
@@ -53,6 +60,7 @@ struct session {
         pid_t leader;             /* 0: gone or unknown */
         uint64_t login_usec;      /* CLOCK_REALTIME */
         int64_t idle_usec;        /* -1: unknown */
+        enum idle_source idle_source;
         unsigned processes;       /* not counting zombies */
         dev_t tty;
         bool current;
@@ -110,8 +118,15 @@ bool session_type_is_graphical(enum session_type t);
 bool session_is_graphical(const struct session *s);
 
 const char *session_state_to_string(enum session_state s);
+/* "logind", "tty"; NULL when unknown. */
+const char *idle_source_to_string(enum idle_source s);
+/* Sets s's idle time from its terminal line's atime, where it has one. */
+void session_idle_from_line(struct session *s);
 const char *session_type_to_string(enum session_type t);
 enum session_type session_type_from_string(const char *s);
+/* A type named as the listing shows it (len bytes of s, any case):
+ * 0, or -EINVAL for a name that is no type. */
+int session_type_parse(const char *s, size_t len, enum session_type *ret);
 
 /* "pts/3" for a pty, "tty1", "ttyS0", "console"; sysfs for the rest. */
 int tty_name_from_dev(dev_t dev, char **ret);

@@ -24,8 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         argv[argc] = NULL;
         struct options o;
         enum parse_error e;
-        if (parse_args(argc, argv, &o, &e) == 0 && o.target && o.target_is_id && o.target_id == UINT32_MAX)
-                abort(); /* the kernel's "no audit session" is never an ID */
+        if (parse_args(argc, argv, &o, &e) == 0) {
+                if (o.target && o.target_is_id && o.target_id == UINT32_MAX)
+                        abort(); /* the kernel's "no audit session" is never an ID */
+                if (o.select.given && o.target)
+                        abort(); /* a name means one session, never a selection too */
+                if (o.select.idle_given && o.select.idle_usec > MAX_IDLE_USEC)
+                        abort();
+                if (o.select.users && !o.select.users[0])
+                        abort(); /* --user= is refused, never "everyone" */
+        }
         free(buf);
         return 0;
 }

@@ -51,12 +51,47 @@ def test_completion_of_columns():
     assert complete("logoff --backend=l") == ["--backend=logind"]
 
 
+def test_completion_of_selections():
+    assert {"--user=", "--idle=", "--state=", "--type=", "--all"} <= set(complete("logoff --"))
+    assert complete("logoff --state=d") == ["--state=disc"]
+    assert complete("logoff --state ''") == ["active", "disc"]
+    assert complete("logoff --type=r") == ["--type=rdp"]
+    assert complete("logoff --type=tty,x") == ["--type=tty,x11", "--type=tty,x2go"]
+    assert complete("logoff --type w") == ["wayland", "web"]
+    assert complete("logoff --idle=") == []
+    assert complete("logoff --idle ''") == []
+
+
+def test_completion_of_users(mksession):
+    """--user= offers the users that have sessions (not the other test
+    user, who has none), in a comma list too."""
+    mksession("sleep", "100000", user=USER1)
+    assert complete(f"logoff --user={USER1[:-1]}") == [f"--user={USER1}"]
+    assert f"--user=root,{USER1}" in complete(f"logoff --user=root,{USER1[:-1]}")
+    assert USER1 in complete(f"logoff --user {USER1[:-1]}")
+
+
+def test_completion_of_users_without_sessions(tmp_path):
+    """With no session to show (here: a logoff that lists none), --user=
+    offers the host's users."""
+    fake = tmp_path / "logoff"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    script = (f"source {SOURCE}/completion/logoff.bash; COMP_WORDS=(logoff --user=roo); COMP_CWORD=1; _logoff; "
+              "printf '%s\\n' \"${COMPREPLY[@]}\"")
+    cp = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30,
+                        env=dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}"))
+    assert cp.returncode == 0, cp.stderr
+    assert "--user=root" in cp.stdout.split(), cp.stdout
+
+
 def test_zsh_completion_parses():
     """zsh is not on every machine: its script is read by zsh -n where zsh is,
     and always by a check of the names it completes."""
     text = (SOURCE / "completion" / "_logoff").read_text()
     assert text.startswith("#compdef logoff")
-    for switch in ("--output=", "--noheadings", "--raw", "--json", "--list", "--dry-run", "--warn=", "--backend="):
+    for switch in ("--output=", "--noheadings", "--raw", "--json", "--list", "--dry-run", "--warn=", "--backend=",
+                   "--user=", "--idle=", "--state=", "--type=", "--all"):
         assert switch in text, switch
     zsh = shutil.which("zsh")
     assert zsh, "tests/run.sh installs zsh"

@@ -96,9 +96,48 @@ static void test_bad_input(void) {
         CHECK(PARSE(&o, &e, "/server:h", "-l") == 0 && o.action == ACTION_LIST, "/server with --list alone");
 }
 
+static void test_selection(void) {
+        struct options o;
+        enum parse_error e;
+        CHECK(PARSE(&o, &e, "1") == 0 && !o.select.given, "a session ID is no selection");
+        CHECK(PARSE(&o, &e, "--user=alice,1001") == 0 && o.select.given && streq(o.select.users, "alice,1001") &&
+                      !o.target,
+              "--user: names and UIDs");
+        CHECK(PARSE(&o, &e, "--idle=2h") == 0 && o.select.idle_given && o.select.idle_usec == 7200ull * 1000000u,
+              "--idle=2h");
+        CHECK(PARSE(&o, &e, "--idle=90m") == 0 && o.select.idle_usec == 5400ull * 1000000u, "--idle=90m");
+        CHECK(PARSE(&o, &e, "--idle=1d") == 0 && o.select.idle_usec == 86400ull * 1000000u, "--idle=1d");
+        CHECK(PARSE(&o, &e, "--idle=365d") == 0 && o.select.idle_usec == MAX_IDLE_USEC, "--idle=365d, the most");
+        CHECK(PARSE(&o, &e, "--idle=0") == 0 && o.select.idle_given && o.select.idle_usec == 0,
+              "--idle=0: any known idle time");
+        CHECK(PARSE(&o, &e, "--idle=366d") == -EINVAL && e == PARSE_BAD_IDLE, "--idle=366d refused");
+        CHECK(PARSE(&o, &e, "--idle=2x") == -EINVAL && e == PARSE_BAD_IDLE, "--idle=2x refused");
+        CHECK(PARSE(&o, &e, "--state=disc") == 0 && o.select.state_given && o.select.state == SESSION_DISCONNECTED,
+              "--state=disc");
+        CHECK(PARSE(&o, &e, "/STATE:Active") == 0 && o.select.state == SESSION_ACTIVE, "/STATE:Active");
+        CHECK(PARSE(&o, &e, "--state=down") == -EINVAL && e == PARSE_BAD_STATE, "--state=down refused");
+        CHECK(PARSE(&o, &e, "--type=rdp,X2GO") == 0 &&
+                      o.select.types == ((1u << SESSION_TYPE_RDP) | (1u << SESSION_TYPE_X2GO)),
+              "--type: a set, any case");
+        CHECK(PARSE(&o, &e, "--type=rdp,vnc") == -EINVAL && e == PARSE_BAD_TYPE && o.bad_column_len == 3 &&
+                      strncmp(o.bad_column, "vnc", 3) == 0,
+              "--type: the unknown one named");
+        CHECK(PARSE(&o, &e, "--all", "--state=disc") == 0 && o.select.all && o.select.state_given,
+              "--all with --state");
+        CHECK(PARSE(&o, &e, "--all", "--all") == -EINVAL && e == PARSE_REPEATED_SELECTION, "--all twice");
+        CHECK(PARSE(&o, &e, "--user=a", "pts/1") == -EINVAL && e == PARSE_TARGET_WITH_SELECTION,
+              "a name and a selection");
+        CHECK(PARSE(&o, &e, "--user=a", "/server:h") == 0 && streq(o.server, "h"),
+              "/server with a selection needs no session");
+        CHECK(PARSE(&o, &e, "--user=a", "--list") == 0 && o.action == ACTION_LIST && o.select.given,
+              "--list filtered by a selection");
+        CHECK(PARSE(&o, &e, "--user=a,,b") == -EINVAL && e == PARSE_BAD_USER, "an empty user name");
+}
+
 int main(void) {
         test_reference_syntax();
         test_timeout();
         test_bad_input();
+        test_selection();
         return tap_done();
 }

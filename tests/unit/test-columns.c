@@ -84,7 +84,7 @@ static struct session_list two(void) {
         static struct session s[2];
         s[0] = (struct session) { .id = "3", .name = "pts/0", .user = "alice", .state = SESSION_ACTIVE,
                                   .type = SESSION_TYPE_TTY, .remote_host = "10.0.0.9", .processes = 3, .leader = 42,
-                                  .idle_usec = 125 * 1000000, .audit_session = 3 };
+                                  .idle_usec = 125 * 1000000, .idle_source = IDLE_TTY, .audit_session = 3 };
         s[1] = (struct session) { .id = "c7", .user = "bob", .state = SESSION_DISCONNECTED, .type = SESSION_TYPE_RDP,
                                   .idle_usec = -1, .audit_session = AUDIT_SESSION_UNSET, .current = true,
                                   .member = { .audit_id = AUDIT_SESSION_UNSET, .cgroup = "/a b\\c\033]0;x\a" } };
@@ -150,9 +150,21 @@ static void test_json(void) {
         CHECK(j && strncmp(j, "{\"sessions\":[\n  {\"id\":\"3\",\"audit_session\":3,\"backend\":null,\"name\":\"pts/0\",", 72) ==
                           0,
               "--json alone: every field, in the order it always had");
-        CHECK(j && strstr(j, "\"login_time\":null,\"login_usec\":0,\"idle_seconds\":125,\"processes\":3,"
+        CHECK(j && strstr(j, "\"login_time\":null,\"login_usec\":0,\"idle_seconds\":125,\"idle_source\":\"tty\","
+                             "\"processes\":3,"
                              "\"current\":false,\"console\":false}"),
               "the last fields");
+        free(j);
+        j = print("ID,IDLE-FROM", true, false, true);
+        CHECK_STREQ(j,
+                    "{\"sessions\":[\n"
+                    "  {\"id\":\"3\",\"idle_source\":\"tty\"},\n"
+                    "  {\"id\":\"c7\",\"idle_source\":null}\n"
+                    "]}\n",
+                    "where idle time comes from, null where it is unknown");
+        free(j);
+        j = print("ID,IDLE,IDLE-FROM", false, true, false);
+        CHECK_STREQ(j, "3 2 tty\nc7 - -\n", "--raw: unknown idle and its source both '-'");
         free(j);
 }
 

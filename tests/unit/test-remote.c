@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void test_remote_quoting(void) {
         struct options o = { .action = ACTION_LOGOFF, .target = "it's", .verbose = true, .timeout_usec = 2500000 };
@@ -32,6 +33,17 @@ static void test_remote_quoting(void) {
                     "'logoff' '--list' '--output=SESSIONNAME,USERNAME,ID,STATE,TYPE,DEVICE,IDLE,PROCESSES' "
                     "'--noheadings' '--raw'",
                     "the parsed columns, --noheadings and --raw forwarded");
+        free(line);
+
+        /* A selection goes over as parsed: the idle time in seconds, the
+         * state and the types by their own names. */
+        char *sel[] = { "logoff", "/USER:alice,bob", "--idle=2h", "--state=Disconnected", "--type=RDP,tty", "--all",
+                        "/server:h", "-n", NULL };
+        CHECK(parse_args(8, sel, &o, &e) == 0, "a selection parses");
+        CHECK(remote_command_line(&o, &line) == 0, "remote selection");
+        CHECK(line && strstr(line, "'--user=alice,bob' '--idle=7200.000000' '--state=disc' '--type=tty,rdp' '--all'"),
+              "the selection forwarded: %s", line ? line : "(null)");
+        CHECK(line && !strstr(line, "'--'"), "no session named: no '--'");
         free(line);
 }
 
